@@ -1,0 +1,12 @@
+/** The renderer's view of the contract: browser-safe (no Node modules), types and the client only. */
+export { ApiCallError, ApiClient, type ApiTransport, httpTransport } from './client';
+export type {
+  EventName,
+  EventPayload,
+  MethodInput,
+  MethodName,
+  MethodOutput,
+} from './contract';
+export { EVENT_NAMES, events, METHOD_NAMES, methods } from './contract';
+export type { ApiIssue, CallResult } from './define';
+export type { SettingsView, SystemStatus } from './system';

@@ -1,0 +1,6 @@
+/** Contract for the cache capability. */
+import type { EventMap, MethodMap } from './define';
+
+export const cacheMethods = {} satisfies MethodMap;
+
+export const cacheEvents = {} satisfies EventMap;

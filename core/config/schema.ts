@@ -1,0 +1,172 @@
+/**
+ * Every setting Marketdesk knows, with its default and what a valid value looks like.
+ * Values arrive as strings (env, .env) or JSON (settings file, UI): each field accepts both.
+ * This module is browser-safe: the renderer's Settings page validates with the same schema.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+
+const boolish = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const s = v.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+    return v;
+  },
+  z.boolean({ error: 'expected true or false' }),
+);
+
+const numberish = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), schema);
+
+const port = (what: string) =>
+  numberish(
+    z
+      .number({ error: `expected a port number for ${what}` })
+      .int('expected a whole number')
+      .min(0)
+      .max(65535),
+  );
+
+export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.\-/]{0,14}$/;
+export const symbolSchema = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(SYMBOL_PATTERN, 'expected a ticker symbol: letters, digits, ".", "-" or "/", no spaces');
+
+const symbolList = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0)
+      : v,
+  z.array(symbolSchema).min(1, 'expected at least one symbol, comma-separated (e.g. NVDA,TSLA)'),
+);
+
+const stringList = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0)
+      : v,
+  z.array(z.string()),
+);
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Five fields only (minute hour day-of-month month day-of-week), so the meaning is never ambiguous. */
+export function cronProblem(expr: string, tz = 'UTC'): string | null {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) return `expected 5 cron fields (minute hour day month weekday), got ${fields.length}`;
+  try {
+    CronExpressionParser.parse(expr, { tz });
+    return null;
+  } catch (err) {
+    return `not a valid cron expression (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+const cronSchema = z.string().superRefine((v, ctx) => {
+  const problem = cronProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const timeZoneSchema = z.string().refine(isValidTimeZone, 'expected an IANA time zone such as America/New_York');
+
+const hostSchema = z.string().trim().min(1, 'expected a host name or IP address');
+
+export const settingsSchema = z.object({
+  DATA_DIR: z.string().trim().min(1, 'expected a folder path'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  DEBUG_MODE: boolish.default(false),
+  CACHE_ENABLED: boolish.default(true),
+  CACHE_SYMBOLS: symbolList.default(['NVDA', 'TSLA']),
+  CACHE_EXCHANGE: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z0-9.]{2,16}$/, 'expected an exchange code such as NASDAQ, NYSE or ARCA')
+    .default('NASDAQ'),
+  CACHE_TTL_HOURS: numberish(z.number({ error: 'expected a number of hours' }).min(0, 'expected 0 or more hours')).default(24),
+  WORKFLOW_SCHEDULE: cronSchema.default('0 9 * * 1-5'),
+  WORKFLOW_TIMEZONE: timeZoneSchema.default('America/New_York'),
+  IB_HOST: hostSchema.default('127.0.0.1'),
+  IB_PORT: port('IB_PORT').default(4002),
+  IB_CLIENT_ID: numberish(z.number({ error: 'expected a whole number' }).int('expected a whole number').min(0)).default(17),
+  WEBHOOK_HOST: hostSchema.default('127.0.0.1'),
+  WEBHOOK_PORT: port('WEBHOOK_PORT').default(8787),
+  WEBHOOK_SECRET: z.string().default(''),
+  UW_API_TOKEN: z.string().default(''),
+  UW_CHANNELS: stringList.default([]),
+  SERVE_PORT: port('SERVE_PORT').default(7420),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+export type SettingKey = keyof Settings;
+export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
+
+export interface SettingDoc {
+  group: 'general' | 'cache' | 'ibkr' | 'workflow' | 'webhooks' | 'server';
+  description: string;
+  /** Held in the environment or the OS keychain; never shown back in full. */
+  secret?: boolean;
+  /** Only meaningful at start-up (cannot move the data folder while it is open). */
+  startupOnly?: boolean;
+  /** Takes effect after a restart of the affected service. */
+  restart?: boolean;
+}
+
+export const settingDocs: Record<SettingKey, SettingDoc> = {
+  DATA_DIR: {
+    group: 'general',
+    description: 'Folder holding the warehouse, journal, artifacts, backups and logs',
+    startupOnly: true,
+  },
+  LOG_LEVEL: { group: 'general', description: 'Least severe log level written (debug, info, warn, error)' },
+  DEBUG_MODE: { group: 'general', description: 'Replay from the cache only: nothing touches the network, logs are verbose' },
+  CACHE_ENABLED: { group: 'cache', description: 'Serve bars from the local cache; when off, every request goes to IBKR' },
+  CACHE_SYMBOLS: { group: 'cache', description: 'Symbols kept warm by refresh and used by the pipeline by default' },
+  CACHE_EXCHANGE: { group: 'cache', description: 'Primary exchange used to resolve stock contracts' },
+  CACHE_TTL_HOURS: { group: 'cache', description: 'Hours after which the most recent cached bars are fetched again' },
+  WORKFLOW_SCHEDULE: { group: 'workflow', description: 'Cron expression (5 fields) for scheduled pipeline runs' },
+  WORKFLOW_TIMEZONE: { group: 'workflow', description: 'Time zone the schedule is read in' },
+  IB_HOST: { group: 'ibkr', description: 'Host of TWS or IB Gateway', restart: true },
+  IB_PORT: { group: 'ibkr', description: 'API port: 7497/7496 TWS paper/live, 4002/4001 Gateway paper/live', restart: true },
+  IB_CLIENT_ID: { group: 'ibkr', description: 'API client id (another is tried if this one is taken)', restart: true },
+  WEBHOOK_HOST: {
+    group: 'webhooks',
+    description: 'Address the webhook listener binds (keep 127.0.0.1 behind a tunnel)',
+    restart: true,
+  },
+  WEBHOOK_PORT: { group: 'webhooks', description: 'Port of the webhook listener', restart: true },
+  WEBHOOK_SECRET: { group: 'webhooks', description: 'Shared secret for webhook routes', secret: true },
+  UW_API_TOKEN: { group: 'webhooks', description: 'Unusual Whales API token for the stream connector', secret: true },
+  UW_CHANNELS: {
+    group: 'webhooks',
+    description: 'Unusual Whales channels to join, comma-separated (e.g. flow-alerts,gex_strike:SPY)',
+  },
+  SERVE_PORT: { group: 'server', description: 'Port of the control API and UI in serve mode', startupOnly: true },
+};
+
+/** Turns zod issues into one line per bad key: the key, the value given and what is expected. */
+export function describeSettingIssues(issues: readonly z.core.$ZodIssue[], raw: Record<string, unknown>): string[] {
+  return issues.map((issue) => {
+    const key = String(issue.path[0] ?? '(settings)');
+    const value = raw[key];
+    const shown = value === undefined ? '(missing)' : JSON.stringify(value);
+    return `${key}=${shown}: ${issue.message}`;
+  });
+}

@@ -1,0 +1,14 @@
+export { type Clock, ManualClock, systemClock } from './clock';
+export { AppError, errorMessage } from './errors';
+export {
+  fileSink,
+  LOG_LEVELS,
+  Logger,
+  type LogLevel,
+  type LogRecord,
+  type LogSink,
+  memorySink,
+  silentLogger,
+  streamSink,
+} from './logger';
+export { type BackoffPolicy, backoffDelay, type RetryOptions, retry } from './retry';

@@ -1,0 +1,153 @@
+/**
+ * Serve mode's bridge: the built renderer as static files plus the contract over HTTP
+ * (POST /api/call/:method) and WebSocket (/api/events). Binds loopback; every API request
+ * needs the access token printed at start.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { WebSocketServer } from 'ws';
+import type { ApiDispatcher, EventHub } from '../api';
+import type { Logger } from '../platform';
+
+export interface ControlServerOptions {
+  dispatcher: ApiDispatcher;
+  events: EventHub;
+  logger: Logger;
+  host?: string;
+  port: number;
+  token?: string;
+  /** Folder of the built renderer (out/renderer). */
+  staticDir?: string;
+}
+
+export interface ControlServer {
+  url: string;
+  port: number;
+  token: string;
+  /** URL to open in a browser: carries the token once, the page then keeps it in session storage. */
+  openUrl: string;
+  close(): Promise<void>;
+}
+
+export function newAccessToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function tokensMatch(given: string | undefined, expected: string): boolean {
+  if (!given) return false;
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? newAccessToken();
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+  let boundPort = options.port;
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!hostAllowed(req.headers.host, boundPort)) {
+      return reply.code(421).send({ ok: false, error: { code: 'bad_host', status: 421, message: 'Unexpected Host header' } });
+    }
+  });
+
+  registerApiRoutes(app, options, token);
+  await registerStatic(app, options.staticDir);
+
+  await app.listen({ host, port: options.port });
+  const address = app.server.address();
+  boundPort = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${host}:${boundPort}`;
+  const closeSockets = attachEventSocket(app, options.events, token);
+  options.logger.info('control server listening', { url });
+
+  return {
+    url,
+    port: boundPort,
+    token,
+    openUrl: `${url}/#token=${token}`,
+    async close() {
+      closeSockets();
+      await app.close();
+    },
+  };
+}
+
+function registerApiRoutes(app: FastifyInstance, options: ControlServerOptions, token: string): void {
+  app.get('/api/health', async () => ({ ok: true }));
+
+  app.post('/api/call/:method', async (req: FastifyRequest<{ Params: { method: string } }>, reply: FastifyReply) => {
+    if (!tokensMatch(bearer(req), token)) {
+      return reply.code(401).send({
+        ok: false,
+        error: { code: 'unauthorized', status: 401, message: 'Missing or wrong access token (Authorization: Bearer <token>)' },
+      });
+    }
+    const result = await options.dispatcher.call(req.params.method, req.body ?? {}, { via: 'http' });
+    return reply.code(result.ok ? 200 : result.error.status).send(result);
+  });
+
+  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) options.logger.error('control server error', { error: err.message });
+    const message = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'Send the input as application/json' : err.message;
+    reply.code(status).send({ ok: false, error: { code: status === 500 ? 'internal' : 'bad_request', status, message } });
+  });
+}
+
+async function registerStatic(app: FastifyInstance, staticDir?: string): Promise<void> {
+  if (staticDir && existsSync(staticDir)) {
+    await app.register(fastifyStatic, { root: staticDir, index: 'index.html' });
+    app.setNotFoundHandler((req, reply) => {
+      if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.sendFile('index.html');
+      return reply
+        .code(404)
+        .send({ ok: false, error: { code: 'not_found', status: 404, message: `No route ${req.method} ${req.url}` } });
+    });
+    return;
+  }
+  app.get('/', async (_req, reply) =>
+    reply
+      .type('text/html')
+      .send('<h1>Marketdesk</h1><p>The UI is not built yet: run <code>npm run build</code>, then start serve again.</p>'),
+  );
+}
+
+function attachEventSocket(app: FastifyInstance, events: EventHub, token: string): () => void {
+  const wss = new WebSocketServer({ noServer: true });
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/api/events' || !tokensMatch(url.searchParams.get('token') ?? undefined, token)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  const unsubscribe = events.subscribe((event, payload) => {
+    const frame = JSON.stringify({ event, payload });
+    for (const client of wss.clients) if (client.readyState === client.OPEN) client.send(frame);
+  });
+  return () => {
+    unsubscribe();
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+  };
+}
+
+function bearer(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  return undefined;
+}
+
+/** Refuses DNS-rebinding: a page on another origin that resolves to 127.0.0.1 sends its own Host. */
+function hostAllowed(hostHeader: string | undefined, port: number): boolean {
+  if (!hostHeader) return false;
+  const allowed = ['127.0.0.1', 'localhost', '[::1]'];
+  return allowed.some((h) => hostHeader === `${h}:${port}` || hostHeader === h);
+}

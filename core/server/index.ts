@@ -1,0 +1,1 @@
+export { type ControlServer, type ControlServerOptions, newAccessToken, startControlServer, tokensMatch } from './control-server';
