@@ -89,7 +89,10 @@ function registerApiRoutes(app: FastifyInstance, options: ControlServerOptions, 
       });
     }
     const result = await options.dispatcher.call(req.params.method, req.body ?? {}, { via: 'http' });
-    return reply.code(result.ok ? 200 : result.error.status).send(result);
+    return reply
+      .code(result.ok ? 200 : result.error.status)
+      .type('application/json; charset=utf-8')
+      .send(toJson(result));
   });
 
   app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, _req, reply) => {
@@ -137,6 +140,15 @@ function attachEventSocket(app: FastifyInstance, events: EventHub, token: string
     for (const client of wss.clients) client.terminate();
     wss.close();
   };
+}
+
+/** JSON with typed arrays (bar columns) written as plain arrays. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
+    if (typeof v === 'bigint') return Number(v);
+    return v;
+  });
 }
 
 function bearer(req: FastifyRequest): string | undefined {
