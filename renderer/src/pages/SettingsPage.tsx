@@ -1,5 +1,5 @@
 /** Settings: every setting grouped, validated per field (same zod schema as the core), saved through the contract. */
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { SettingsView } from '../../../core/api/browser';
 import { settingsSchema } from '../../../core/config/schema';
 import { ApiCallError, api } from '../api';
@@ -39,15 +39,15 @@ export default function SettingsPage() {
   const [message, setMessage] = useState<string | null>(null);
   const notify = useApp((s) => s.notify);
 
-  const load = async () => {
+  const load = useCallback(async () => {
     const v = await api.call('settings.get', {});
     setView(v);
     setDraft(Object.fromEntries(Object.entries(v.values).map(([k, val]) => [k, toDraftValue(val)])));
-  };
+  }, []);
 
   useEffect(() => {
     void load();
-  }, []);
+  }, [load]);
 
   const changedKeys = useMemo(() => {
     if (!view) return [];
