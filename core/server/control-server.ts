@@ -88,6 +88,12 @@ function registerApiRoutes(app: FastifyInstance, options: ControlServerOptions, 
         error: { code: 'unauthorized', status: 401, message: 'Missing or wrong access token (Authorization: Bearer <token>)' },
       });
     }
+    if (req.body !== undefined && !String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      return reply.code(415).send({
+        ok: false,
+        error: { code: 'unsupported_media_type', status: 415, message: 'Send the input as application/json' },
+      });
+    }
     const result = await options.dispatcher.call(req.params.method, req.body ?? {}, { via: 'http' });
     return reply
       .code(result.ok ? 200 : result.error.status)

@@ -33,6 +33,7 @@ export class Journal {
       db.pragma('schema_version');
     } catch (err) {
       db.close();
+      if (isLockError(err)) throw lockedError(path);
       throw new AppError(
         'STORE_CORRUPT',
         `Journal ${path} is not a readable SQLite database (${errorMessage(err)}); it was not modified`,
@@ -47,11 +48,7 @@ export class Journal {
       db.prepare('COMMIT').run();
     } catch (err) {
       db.close();
-      if (/locked|busy/i.test(errorMessage(err))) {
-        throw new AppError('STORE_LOCKED', `Journal ${path} is locked by another process (is Marketdesk already running?)`, {
-          status: 503,
-        });
-      }
+      if (isLockError(err)) throw lockedError(path);
       throw new AppError('STORE_UNREADABLE', `Journal ${path} cannot be locked: ${errorMessage(err)}`, { status: 503 });
     }
     return new Journal(db, path);
@@ -117,6 +114,16 @@ export class Journal {
       this.db.close();
     }
   }
+}
+
+function isLockError(err: unknown): boolean {
+  return /locked|busy/i.test(errorMessage(err));
+}
+
+function lockedError(path: string): AppError {
+  return new AppError('STORE_LOCKED', `Journal ${path} is locked by another process (is Marketdesk already running?)`, {
+    status: 503,
+  });
 }
 
 export function assertReadableWritable(store: string, path: string): void {

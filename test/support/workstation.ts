@@ -1,18 +1,11 @@
 /** Real workstations on real temp-dir stores, for tests. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type LoadedSettings, loadSettings } from '../../core/config';
 import { type LogRecord, memorySink } from '../../core/platform';
 import { Workstation, type WorkstationOptions } from '../../core/workstation';
 
-export function tempDir(prefix = 'marketdesk-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+import { removeDir, tempDir } from './temp';
 
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
+export { removeDir, tempDir };
 
 /** Settings as a fresh install would load them, with DATA_DIR in `dataDir` and no repo .env. */
 export function testSettings(dataDir: string, env: Record<string, string> = {}): LoadedSettings {

@@ -1,0 +1,93 @@
+/**
+ * Idempotent bulk writes into the warehouse: rows go through the DuckDB appender into a temp
+ * staging table, then one `INSERT OR REPLACE` (or `OR IGNORE`) moves them into the target, whose
+ * primary key makes a second write of the same rows a no-op. Call inside `warehouse.transaction`.
+ */
+import { type DuckDBAppender, type DuckDBConnection, DuckDBTimestampValue } from '@duckdb/node-api';
+
+export type ColumnKind = 'varchar' | 'double' | 'bigint' | 'integer' | 'boolean' | 'timestamp' | 'json';
+
+export interface ColumnSpec {
+  name: string;
+  kind: ColumnKind;
+}
+
+export interface UpsertOptions {
+  /** Columns of the primary key: rows repeating a key inside one batch keep the last one. */
+  key: readonly string[];
+  /** replace (default): a re-written row takes the new values (replay after a fix); ignore: keep the stored one. */
+  mode?: 'replace' | 'ignore';
+}
+
+/** Values per row in column order; `timestamp` values are epoch milliseconds. */
+export type RowValues = readonly (string | number | boolean | null | undefined)[];
+
+export async function upsertRows(
+  conn: DuckDBConnection,
+  table: string,
+  columns: readonly ColumnSpec[],
+  rows: readonly RowValues[],
+  options: UpsertOptions,
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const unique = dedupeByKey(columns, rows, options.key);
+  const stage = `stage_${table}_${Math.floor(Math.random() * 1e9)}`;
+  const cols = columns.map((c) => `"${c.name}"`).join(', ');
+  await conn.run(`CREATE TEMP TABLE "${stage}" AS SELECT ${cols} FROM "${table}" LIMIT 0`);
+  try {
+    const appender = await conn.createAppender(stage, 'main', 'temp');
+    try {
+      for (const row of unique) {
+        for (let i = 0; i < columns.length; i++) appendValue(appender, columns[i].kind, row[i]);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    const verb = options.mode === 'ignore' ? 'INSERT OR IGNORE' : 'INSERT OR REPLACE';
+    await conn.run(`${verb} INTO "${table}" (${cols}) SELECT ${cols} FROM "${stage}"`);
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS "${stage}"`);
+  }
+  return unique.length;
+}
+
+function dedupeByKey(columns: readonly ColumnSpec[], rows: readonly RowValues[], key: readonly string[]): RowValues[] {
+  const idx = key.map((k) => {
+    const i = columns.findIndex((c) => c.name === k);
+    if (i < 0) throw new Error(`upsert key column ${k} is not among the columns`);
+    return i;
+  });
+  const byKey = new Map<string, RowValues>();
+  for (const row of rows) byKey.set(JSON.stringify(idx.map((i) => row[i] ?? null)), row);
+  return [...byKey.values()];
+}
+
+function appendValue(appender: DuckDBAppender, kind: ColumnKind, value: RowValues[number]): void {
+  if (value === null || value === undefined || (typeof value === 'number' && !Number.isFinite(value))) {
+    appender.appendNull();
+    return;
+  }
+  switch (kind) {
+    case 'varchar':
+    case 'json':
+      appender.appendVarchar(String(value));
+      return;
+    case 'double':
+      appender.appendDouble(Number(value));
+      return;
+    case 'bigint':
+      appender.appendBigInt(BigInt(Math.trunc(Number(value))));
+      return;
+    case 'integer':
+      appender.appendInteger(Math.trunc(Number(value)));
+      return;
+    case 'boolean':
+      appender.appendBoolean(Boolean(value));
+      return;
+    case 'timestamp':
+      appender.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(Number(value))) * 1000n));
+      return;
+  }
+}

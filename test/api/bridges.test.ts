@@ -1,0 +1,116 @@
+import { request } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ApiCallError, ApiClient, httpTransport } from '../../core/api';
+import { type ControlServer, startControlServer } from '../../core/server';
+import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
+
+let t: TestWorkstation;
+let server: ControlServer;
+
+beforeEach(async () => {
+  t = await openTestWorkstation();
+  server = await startControlServer({ dispatcher: t.ws.dispatcher, events: t.ws.events, logger: t.ws.logger, port: 0 });
+});
+afterEach(async () => {
+  await server.close();
+  await t.dispose();
+});
+
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}`, ...headers },
+    body,
+  });
+
+/** fetch() will not send a foreign Host header; a DNS-rebinding page would, so use node:http. */
+function statusWithHost(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${server.url}/api/call/system.status`,
+      { method: 'POST', headers: { host, 'content-type': 'application/json', authorization: `Bearer ${server.token}` } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.once('error', reject);
+    req.end('{}');
+  });
+}
+
+describe('the contract over the dispatcher', () => {
+  it('answers system.status with versions, data dir, store health and uptime', async () => {
+    const res = await t.ws.dispatcher.call('system.status', {});
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    const status = res.result as { dataDir: string; stores: { warehouse: { ok: boolean } }; versions: { node: string } };
+    expect(status.dataDir).toBe(t.dataDir);
+    expect(status.stores.warehouse.ok).toBe(true);
+    expect(status.versions.node).toBe(process.versions.node);
+  });
+
+  it('refuses bad input with the zod issues and an unknown method by name', async () => {
+    const bad = await t.ws.dispatcher.call('settings.update', { values: 'CACHE_TTL_HOURS=3' });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.error.code).toBe('invalid_input');
+    expect(bad.error.issues?.[0].path).toEqual(['values']);
+    const extra = await t.ws.dispatcher.call('system.status', { verbose: true });
+    expect(extra.ok).toBe(false);
+    const unknown = await t.ws.dispatcher.call('system.explode', {});
+    expect(unknown.ok ? null : unknown.error).toMatchObject({ code: 'unknown_method', status: 404 });
+  });
+});
+
+describe('the contract over HTTP and WebSocket', () => {
+  it('serves calls to a client holding the token, and refuses one without it', async () => {
+    const client = new ApiClient(httpTransport(server.url, server.token));
+    const view = await client.call('settings.get', {});
+    expect(view.values.CACHE_SYMBOLS).toEqual(['NVDA', 'TSLA']);
+
+    const anonymous = new ApiClient(httpTransport(server.url, ''));
+    await expect(anonymous.call('settings.get', {})).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+  });
+
+  it('returns field errors for a bad setting and stores nothing', async () => {
+    const client = new ApiClient(httpTransport(server.url, server.token));
+    const err = await client.call('settings.update', { values: { CACHE_TTL_HOURS: -5 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiCallError);
+    expect((err as ApiCallError).issues.map((i) => i.path[0])).toEqual(['CACHE_TTL_HOURS']);
+    expect(t.ws.settings.get().CACHE_TTL_HOURS).toBe(24);
+  });
+
+  it('answers malformed requests with 4xx and stays healthy', async () => {
+    expect((await post('/api/call/settings.update', '{"values": ')).status).toBe(400);
+    expect((await post('/api/call/settings.update', 'not json', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await post('/api/call/settings.update', '[1,2]')).status).toBe(400);
+    expect((await post('/api/call/nope.nothing', '{}')).status).toBe(404);
+    expect(await statusWithHost('evil.example:80')).toBe(421);
+    expect(await statusWithHost(`localhost:${server.port}`)).toBe(200);
+    const ok = await post('/api/call/system.status', '{}');
+    expect(ok.status).toBe(200);
+  });
+
+  it('pushes events to a WebSocket that has the token, and refuses one that has not', async () => {
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/events?token=${server.token}`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const got = new Promise<{ event: string; payload: { changed: string[] } }>((resolve) =>
+      ws.once('message', (data) => resolve(JSON.parse(String(data)))),
+    );
+    await post('/api/call/settings.update', JSON.stringify({ values: { CACHE_EXCHANGE: 'NYSE' } }));
+    expect(await got).toEqual({ event: 'settings.changed', payload: { changed: ['CACHE_EXCHANGE'] } });
+    ws.close();
+
+    const refused = new WebSocket(`${server.url.replace('http', 'ws')}/api/events?token=wrong`);
+    const outcome = await new Promise<string>((resolve) => {
+      refused.once('open', () => resolve('open'));
+      refused.once('error', () => resolve('refused'));
+    });
+    expect(outcome).toBe('refused');
+  });
+});

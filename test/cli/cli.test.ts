@@ -1,0 +1,73 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../support/temp';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+function marketdesk(args: string[], env: Record<string, string> = {}) {
+  const dataDir = tempDir('marketdesk-cli-');
+  dirs.push(dataDir);
+  return spawnSync(process.execPath, ['bin/marketdesk.js', ...args], {
+    env: { ...process.env, DATA_DIR: dataDir, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+describe('the marketdesk command', () => {
+  it('lists its subcommands with --help', () => {
+    const res = marketdesk(['--help']);
+    expect(res.status).toBe(0);
+    expect(res.stdout).toMatch(/Usage: marketdesk <command>/);
+    expect(res.stdout).toMatch(/serve\s+Run headless/);
+  });
+
+  it('names an unknown command and an unknown flag', () => {
+    const unknown = marketdesk(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('Unknown command "frobnicate"');
+    const flag = marketdesk(['serve', '--prot', '80']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain("'--prot'");
+  });
+
+  it('stops at start-up with the bad setting named and a non-zero exit', () => {
+    const res = marketdesk(['serve', '--port', '0'], { WORKFLOW_SCHEDULE: '99 * * * *', CACHE_SYMBOLS: 'BRK B' });
+    expect(res.status).toBe(3);
+    expect(res.stderr).toMatch(/WORKFLOW_SCHEDULE="99 \* \* \* \*"/);
+    expect(res.stderr).toMatch(/CACHE_SYMBOLS="BRK B"/);
+  });
+
+  it('serves, prints the URL with a token, and stops cleanly on SIGTERM', async () => {
+    const dataDir = tempDir('marketdesk-cli-');
+    dirs.push(dataDir);
+    const child = spawn(process.execPath, ['bin/marketdesk.js', 'serve', '--port', '0'], {
+      env: { ...process.env, DATA_DIR: dataDir, WEBHOOK_PORT: '0' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const deadline = Date.now() + 20_000;
+    while (!/#token=\S+/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const url = /Open (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(out);
+    expect(url).not.toBeNull();
+    const [, base, token] = url as RegExpExecArray;
+    const res = await fetch(`${base}/api/call/system.status`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: '{}',
+    });
+    expect((await res.json()).result.dataDir).toBe(dataDir);
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toContain('Stopped cleanly');
+  });
+});

@@ -1,0 +1,151 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadSettings, SettingsStore } from '../../core/config';
+import { AppError } from '../../core/platform';
+import { removeDir, tempDir } from '../support/temp';
+
+const dirs: string[] = [];
+function freshDir(): string {
+  const d = tempDir('marketdesk-config-');
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+function loadError(env: Record<string, string>): AppError {
+  const dir = freshDir();
+  try {
+    loadSettings({ env: { DATA_DIR: dir, ...env }, cwd: dir });
+  } catch (err) {
+    return err as AppError;
+  }
+  throw new Error('expected the settings to be refused');
+}
+
+describe('configuration', () => {
+  it('gives every documented default on a fresh install', () => {
+    const dir = freshDir();
+    const { settings, sources } = loadSettings({ env: { DATA_DIR: dir }, cwd: dir });
+    expect(settings).toMatchObject({
+      DATA_DIR: dir,
+      DEBUG_MODE: false,
+      CACHE_ENABLED: true,
+      CACHE_SYMBOLS: ['NVDA', 'TSLA'],
+      CACHE_EXCHANGE: 'NASDAQ',
+      CACHE_TTL_HOURS: 24,
+      WORKFLOW_SCHEDULE: '0 9 * * 1-5',
+      WORKFLOW_TIMEZONE: 'America/New_York',
+      IB_HOST: '127.0.0.1',
+      IB_PORT: 4002,
+      WEBHOOK_HOST: '127.0.0.1',
+    });
+    expect(typeof settings.IB_CLIENT_ID).toBe('number');
+    expect(typeof settings.WEBHOOK_PORT).toBe('number');
+    expect(typeof settings.SERVE_PORT).toBe('number');
+    expect(sources.CACHE_SYMBOLS).toBe('default');
+  });
+
+  it('parses environment strings into typed values', () => {
+    const dir = freshDir();
+    const { settings } = loadSettings({
+      env: { DATA_DIR: dir, DEBUG_MODE: 'yes', CACHE_SYMBOLS: ' aapl, msft ', IB_PORT: '7497', CACHE_TTL_HOURS: '0.5' },
+      cwd: dir,
+    });
+    expect(settings.DEBUG_MODE).toBe(true);
+    expect(settings.CACHE_SYMBOLS).toEqual(['AAPL', 'MSFT']);
+    expect(settings.IB_PORT).toBe(7497);
+    expect(settings.CACHE_TTL_HOURS).toBe(0.5);
+  });
+
+  it.each([
+    ['WORKFLOW_SCHEDULE', '61 * * * *', /WORKFLOW_SCHEDULE="61 \* \* \* \*".*cron/],
+    ['WORKFLOW_SCHEDULE', '* * * *', /WORKFLOW_SCHEDULE=.*5 cron fields/],
+    ['CACHE_SYMBOLS', 'NV DA,TSLA', /CACHE_SYMBOLS="NV DA,TSLA".*no spaces/],
+    ['CACHE_TTL_HOURS', '-1', /CACHE_TTL_HOURS="-1".*0 or more/],
+    ['IB_PORT', '70000', /IB_PORT="70000"/],
+    ['WORKFLOW_TIMEZONE', 'Mars/Olympus', /WORKFLOW_TIMEZONE="Mars\/Olympus".*IANA/],
+    ['DEBUG_MODE', 'maybe', /DEBUG_MODE="maybe".*true or false/],
+  ])('refuses %s=%s with a message naming the key, the value and what is expected', (key, value, pattern) => {
+    const err = loadError({ [key]: value });
+    expect(err).toBeInstanceOf(AppError);
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toMatch(pattern);
+  });
+
+  it('reads .env, lets the environment win over it, and the settings file lose to both', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, '.env'), 'CACHE_EXCHANGE=NYSE\nCACHE_TTL_HOURS=5\n');
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ CACHE_TTL_HOURS: 99, IB_PORT: 7497 }));
+    const { settings, sources } = loadSettings({ env: { DATA_DIR: dir, CACHE_EXCHANGE: 'ARCA' }, cwd: dir });
+    expect(settings.CACHE_EXCHANGE).toBe('ARCA');
+    expect(sources.CACHE_EXCHANGE).toBe('env');
+    expect(settings.CACHE_TTL_HOURS).toBe(5);
+    expect(sources.CACHE_TTL_HOURS).toBe('dotenv');
+    expect(settings.IB_PORT).toBe(7497);
+    expect(sources.IB_PORT).toBe('file');
+  });
+
+  it('refuses a settings file that is not JSON or holds unknown keys, naming the file', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'settings.json'), '{ not json');
+    expect(() => loadSettings({ env: { DATA_DIR: dir }, cwd: dir })).toThrow(/settings\.json is not valid JSON/);
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ CACHE_TTL: 3 }));
+    expect(() => loadSettings({ env: { DATA_DIR: dir }, cwd: dir })).toThrow(/unknown keys: CACHE_TTL/);
+  });
+});
+
+describe('live settings', () => {
+  function store(env: Record<string, string> = {}) {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    return { dir, store: new SettingsStore(loadSettings({ env: { DATA_DIR: dir, ...env }, cwd: dir })) };
+  }
+
+  it('persists a valid change and announces it', () => {
+    const { dir, store: s } = store();
+    const seen: string[][] = [];
+    s.onChange((_settings, changed) => seen.push(changed));
+    const { changed } = s.update({ CACHE_SYMBOLS: 'spy,qqq', CACHE_TTL_HOURS: 12 });
+    expect(changed.sort()).toEqual(['CACHE_SYMBOLS', 'CACHE_TTL_HOURS']);
+    expect(seen).toHaveLength(1);
+    const onDisk = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'));
+    expect(onDisk).toEqual({ CACHE_SYMBOLS: ['SPY', 'QQQ'], CACHE_TTL_HOURS: 12 });
+    const reloaded = loadSettings({ env: { DATA_DIR: dir }, cwd: dir });
+    expect(reloaded.settings.CACHE_SYMBOLS).toEqual(['SPY', 'QQQ']);
+  });
+
+  it('refuses a bad value, names the field, and changes nothing', () => {
+    const { dir, store: s } = store();
+    s.update({ CACHE_TTL_HOURS: 3 });
+    const before = readFileSync(join(dir, 'settings.json'), 'utf8');
+    let error: AppError | undefined;
+    try {
+      s.update({ CACHE_TTL_HOURS: 8, WORKFLOW_SCHEDULE: 'every day' });
+    } catch (err) {
+      error = err as AppError;
+    }
+    expect(error?.code).toBe('SETTING_INVALID');
+    expect((error?.details as { issues: { path: string[] }[] }).issues.map((i) => i.path[0])).toEqual(['WORKFLOW_SCHEDULE']);
+    expect(s.get().CACHE_TTL_HOURS).toBe(3);
+    expect(readFileSync(join(dir, 'settings.json'), 'utf8')).toBe(before);
+  });
+
+  it('refuses to change a key the environment sets, or an unknown key', () => {
+    const { store: s } = store({ IB_PORT: '7497' });
+    expect(() => s.update({ IB_PORT: 4001 })).toThrow(/IB_PORT is set by the environment/);
+    expect(() => s.update({ NOPE: 1 } as never)).toThrow(/Unknown setting\(s\): NOPE/);
+    expect(() => s.update({ DATA_DIR: '/elsewhere' })).toThrow(/DATA_DIR/);
+  });
+
+  it('never shows secrets back, and keeps them when the mask is sent back', () => {
+    const { store: s } = store({});
+    s.update({ WEBHOOK_SECRET: 'hunter2-very-secret' });
+    const view = s.describe();
+    expect(view.values.WEBHOOK_SECRET).toBe('********');
+    s.update({ WEBHOOK_SECRET: '********', CACHE_TTL_HOURS: 2 });
+    expect(s.get().WEBHOOK_SECRET).toBe('hunter2-very-secret');
+  });
+});
