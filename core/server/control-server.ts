@@ -56,6 +56,14 @@ export async function startControlServer(options: ControlServerOptions): Promise
     }
   });
 
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    // frame-ancestors only works as a header, not in the page's <meta> CSP.
+    reply.header('content-security-policy', "frame-ancestors 'none'");
+    return payload;
+  });
+
   registerApiRoutes(app, options, token);
   await registerStatic(app, options.staticDir);
 

@@ -18,6 +18,7 @@ describe('the served shell in Chromium', () => {
     await page.waitForSelector('[data-testid="store-journal"].ok');
     await app.screenshot('shell');
     expect(page.url()).not.toContain('token=');
+    expect(app.pageErrors).toEqual([]);
   });
 
   it('changes a setting, reloads, and sees it persisted', async () => {
