@@ -4,7 +4,7 @@ import { api } from './api';
 import { Notices } from './components/Notices';
 import { StatusBar } from './components/StatusBar';
 import { PAGES } from './pages';
-import { useApp } from './stores/app';
+import { type PageId, useApp } from './stores/app';
 
 export function App() {
   const page = useApp((s) => s.page);
@@ -18,12 +18,15 @@ export function App() {
     const timer = setInterval(() => void refreshStatus(), 5000);
     const offSettings = api.on('settings.changed', () => void refreshStatus());
     const offNotice = api.on('system.notice', (n) => notify(n));
+    // The desktop menu and notification clicks open pages.
+    const offNavigate = api.on('desktop.navigate', ({ page }) => navigate(page as PageId));
     return () => {
       clearInterval(timer);
       offSettings();
       offNotice();
+      offNavigate();
     };
-  }, [refreshStatus, notify]);
+  }, [refreshStatus, notify, navigate]);
 
   const Current = PAGES.find((p) => p.id === page)?.component ?? PAGES[0].component;
   return (

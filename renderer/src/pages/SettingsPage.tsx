@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { SettingsView } from '../../../core/api/browser';
 import { settingsSchema } from '../../../core/config/schema';
-import { ApiCallError, api } from '../api';
+import { ApiCallError, api, isDesktop } from '../api';
 import { useApp } from '../stores/app';
 
 type Draft = Record<string, string | boolean>;
@@ -124,7 +124,9 @@ export default function SettingsPage() {
           <legend>{GROUP_TITLES[group] ?? group}</legend>
           {keys.map((key) => {
             const doc = view.docs[key];
-            const locked = view.locked.includes(key);
+            // On the desktop, secrets arrive through the host's environment (from the OS keychain) and look
+            // locked; the main process accepts changes to them and stores them in the keychain.
+            const locked = view.locked.includes(key) && !(isDesktop && doc?.secret);
             const value = draft[key];
             const id = `setting-${key}`;
             return (
