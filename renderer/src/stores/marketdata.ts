@@ -1,0 +1,187 @@
+/**
+ * Market Data page state: the cache listing, the selected series, refresh progress and the IBKR
+ * status. Bars themselves are NOT kept here (they go from the API response straight to the chart).
+ */
+import { create } from 'zustand';
+import type { MethodOutput } from '../../../core/api/browser';
+import { api } from '../api';
+
+type CacheList = MethodOutput<'cache.list'>;
+export type CacheEntryView = CacheList['entries'][number];
+type Progress = Parameters<Parameters<typeof api.on<'cache.progress'>>[1]>[0];
+type SymbolProgress = Extract<Progress, { kind: 'symbol' }>;
+type Summary = Extract<Progress, { kind: 'summary' }>['summary'];
+
+export const RANGES = [
+  { id: '1M', label: '1 month', days: 31 },
+  { id: '3M', label: '3 months', days: 92 },
+  { id: '6M', label: '6 months', days: 183 },
+  { id: '1Y', label: '1 year', days: 366 },
+  { id: '5Y', label: '5 years', days: 5 * 366 },
+  { id: 'ALL', label: 'All cached', days: 0 },
+] as const;
+export type RangeId = (typeof RANGES)[number]['id'];
+
+export const BAR_SIZE_CHOICES = ['1 min', '5 mins', '15 mins', '1 hour', '1 day', '1 week'] as const;
+
+export interface IbkrStatusView {
+  state: string;
+  detail: string | null;
+  error: string | null;
+}
+
+export interface RefreshView {
+  jobId: string;
+  symbols: Record<string, SymbolProgress>;
+  done: number;
+  total: number;
+  failed: number;
+  summary: Summary | null;
+}
+
+interface MarketDataState {
+  list: CacheList | null;
+  listError: string | null;
+  selected: { symbol: string; barSize: string; dataType: string } | null;
+  range: RangeId;
+  refresh: RefreshView | null;
+  refreshError: string | null;
+  ibkr: IbkrStatusView | null;
+  load(): Promise<void>;
+  select(symbol: string, barSize?: string, dataType?: string): void;
+  setRange(range: RangeId): void;
+  setBarSize(barSize: string): void;
+  startRefresh(symbols?: string[]): Promise<void>;
+  onProgress(p: Progress): void;
+  clear(scope: { symbol?: string }): Promise<string>;
+  loadIbkrStatus(): Promise<void>;
+  setIbkrStatus(s: MethodOutput<'ibkr.status'>): void;
+}
+
+export const useMarketData = create<MarketDataState>((set, get) => ({
+  list: null,
+  listError: null,
+  selected: null,
+  range: '1Y',
+  refresh: null,
+  refreshError: null,
+  ibkr: null,
+
+  async load() {
+    try {
+      const list = await api.call('cache.list', {});
+      const selected = get().selected;
+      set({ list, listError: null });
+      if (!selected) {
+        const first = list.entries[0];
+        if (first) set({ selected: { symbol: first.symbol, barSize: first.barSize, dataType: first.dataType } });
+        else if (list.symbols[0]) set({ selected: { symbol: list.symbols[0], barSize: '1 day', dataType: 'TRADES' } });
+      }
+    } catch (err) {
+      set({ listError: (err as Error).message });
+    }
+  },
+
+  select(symbol, barSize, dataType) {
+    const current = get().selected;
+    set({
+      selected: { symbol, barSize: barSize ?? current?.barSize ?? '1 day', dataType: dataType ?? current?.dataType ?? 'TRADES' },
+    });
+  },
+
+  setRange(range) {
+    set({ range });
+  },
+
+  setBarSize(barSize) {
+    const current = get().selected;
+    if (current) set({ selected: { ...current, barSize } });
+  },
+
+  async startRefresh(symbols) {
+    set({ refreshError: null });
+    try {
+      const selected = get().selected;
+      const barSize = selected?.barSize ?? '1 day';
+      const { jobId, symbols: list } = await api.call('cache.refresh', {
+        ...(symbols ? { symbols } : {}),
+        barSize: barSize as never,
+        daysBack: barSize === '1 day' || barSize === '1 week' ? 365 : 5,
+      });
+      const current = get().refresh;
+      // Progress events may have arrived before the call returned: keep them.
+      const early = current?.jobId === jobId ? current : null;
+      set({
+        refresh: early ?? {
+          jobId,
+          symbols: Object.fromEntries(list.map((s) => [s, queued(jobId, s)])),
+          done: 0,
+          total: list.length,
+          failed: 0,
+          summary: null,
+        },
+      });
+    } catch (err) {
+      set({ refreshError: (err as Error).message });
+    }
+  },
+
+  onProgress(p) {
+    const current = get().refresh;
+    const base: RefreshView =
+      current && current.jobId === p.jobId
+        ? current
+        : { jobId: p.jobId, symbols: {}, done: 0, total: 0, failed: 0, summary: null };
+    if (p.kind === 'symbol') set({ refresh: { ...base, symbols: { ...base.symbols, [p.symbol]: p } } });
+    else if (p.kind === 'overall') set({ refresh: { ...base, done: p.symbolsDone, total: p.symbolsTotal, failed: p.failed } });
+    else {
+      set({ refresh: { ...base, summary: p.summary, done: p.summary.symbolsTotal, total: p.summary.symbolsTotal } });
+      void get().load();
+    }
+  },
+
+  async clear(scope) {
+    const res = await api.call('cache.clear', scope.symbol ? { symbol: scope.symbol } : { all: true });
+    await get().load();
+    return `Deleted ${res.rows} bars (${res.intervals} coverage intervals)`;
+  },
+
+  async loadIbkrStatus() {
+    try {
+      get().setIbkrStatus(await api.call('ibkr.status', {}));
+    } catch (err) {
+      set({ ibkr: { state: 'unknown', detail: null, error: (err as Error).message } });
+    }
+  },
+
+  setIbkrStatus(s) {
+    const detail = [
+      s.mode === 'demo' ? 'demo gateway' : `${s.host}:${s.port}`,
+      s.serverVersion ? `server v${s.serverVersion}` : null,
+      s.accounts.length > 0 ? s.accounts.join(', ') : null,
+      s.offline ? 'offline (DEBUG MODE)' : null,
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    const error =
+      s.state !== 'connected' && s.lastError
+        ? `${s.lastError.message}${s.lastError.code ? ` (IBKR ${s.lastError.code})` : ''}`
+        : null;
+    set({ ibkr: { state: s.offline ? 'offline' : s.state, detail, error } });
+  },
+}));
+
+function queued(jobId: string, symbol: string): SymbolProgress {
+  return {
+    kind: 'symbol',
+    jobId,
+    symbol,
+    status: 'queued',
+    requestsDone: 0,
+    requestsTotal: 0,
+    rowsFetched: 0,
+    rowsCached: 0,
+    attempt: 1,
+    error: null,
+  };
+}
