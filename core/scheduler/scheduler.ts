@@ -1,0 +1,288 @@
+/**
+ * Fires the pipeline on WORKFLOW_SCHEDULE in WORKFLOW_TIMEZONE. With the system clock node-cron does
+ * the firing; with an injected clock (tests) a cron-parser loop on `clock.sleep` does, so schedules
+ * are tested without waiting. Next run times always come from cron-parser. A fire time that passed
+ * while the app was closed is recorded and announced as missed, never run late.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import cron, { type ScheduledTask } from 'node-cron';
+import { cronProblem, isValidTimeZone, type Settings } from '../config';
+import { AppError, type Clock, errorMessage, type Logger, systemClock } from '../platform';
+import type { JournalDb } from '../storage';
+
+export interface MissedRun {
+  id: number;
+  expectedAt: string;
+  detectedAt: string;
+}
+
+export interface SchedulerStatus {
+  workflow: string;
+  expression: string;
+  timezone: string;
+  paused: boolean;
+  active: boolean;
+  nextRuns: string[];
+  lastFireAt: string | null;
+  lastResult: { at: string; outcome: 'started' | 'refused' | 'failed'; runId: string | null; message: string } | null;
+  missed: MissedRun[];
+  engine: 'node-cron' | 'clock';
+}
+
+export interface SchedulerDeps {
+  workflow: string;
+  db: JournalDb;
+  settings: () => Settings;
+  onSettingsChange: (listener: (settings: Settings, changed: string[]) => void) => () => void;
+  updateSettings: (patch: Partial<Record<keyof Settings, unknown>>) => void;
+  /** Starts a scheduled run; returns its id, or throws (e.g. a run is already in progress). */
+  fire: (expectedAt: number) => string;
+  clock: Clock;
+  logger: Logger;
+  notify?: (notice: { level: 'info' | 'warn' | 'error'; title: string; message: string; link?: string }) => void;
+  onStatus?: (status: SchedulerStatus) => void;
+  heartbeatMs?: number;
+}
+
+/** The next `count` fire times after `after` (epoch ms), or an error naming the problem. */
+export function nextRunTimes(expression: string, timezone: string, after: number, count: number): number[] {
+  const problem = cronProblem(expression, timezone);
+  if (problem) throw new AppError('BAD_SCHEDULE', `Schedule "${expression}" refused: ${problem}`, { status: 400 });
+  const it = CronExpressionParser.parse(expression, { tz: timezone, currentDate: new Date(after) });
+  return it.take(count).map((d) => d.getTime());
+}
+
+export class WorkflowScheduler {
+  private readonly deps: SchedulerDeps;
+  private readonly logger: Logger;
+  private task: ScheduledTask | null = null;
+  private generation = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private offSettings: (() => void) | null = null;
+  private lastResult: SchedulerStatus['lastResult'] = null;
+  private readonly useNodeCron: boolean;
+
+  constructor(deps: SchedulerDeps) {
+    this.deps = deps;
+    this.logger = deps.logger.child({ component: 'scheduler' });
+    this.useNodeCron = deps.clock === systemClock;
+  }
+
+  async start(): Promise<void> {
+    this.reportMissed();
+    this.touch();
+    this.arm();
+    this.offSettings = this.deps.onSettingsChange((_s, changed) => {
+      if (changed.some((k) => k === 'WORKFLOW_SCHEDULE' || k === 'WORKFLOW_TIMEZONE' || k === 'WORKFLOW_PAUSED')) {
+        this.arm();
+        this.announce();
+      }
+    });
+    if (this.useNodeCron) {
+      this.heartbeat = setInterval(() => this.touch(), this.deps.heartbeatMs ?? 60_000);
+      this.heartbeat.unref?.();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.offSettings?.();
+    this.offSettings = null;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.disarm();
+    this.touch();
+  }
+
+  status(): SchedulerStatus {
+    const s = this.deps.settings();
+    const state = this.state();
+    let nextRuns: string[] = [];
+    if (!s.WORKFLOW_PAUSED) {
+      try {
+        nextRuns = nextRunTimes(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE, this.deps.clock.now(), 5).map((t) =>
+          new Date(t).toISOString(),
+        );
+      } catch {
+        nextRuns = [];
+      }
+    }
+    const missed = (
+      this.deps.db
+        .prepare(
+          'SELECT id, expected_at, detected_at FROM scheduler_missed WHERE workflow = ? ORDER BY expected_at DESC LIMIT 20',
+        )
+        .all(this.deps.workflow) as { id: number; expected_at: string; detected_at: string }[]
+    ).map((m) => ({ id: m.id, expectedAt: m.expected_at, detectedAt: m.detected_at }));
+    return {
+      workflow: this.deps.workflow,
+      expression: s.WORKFLOW_SCHEDULE,
+      timezone: s.WORKFLOW_TIMEZONE,
+      paused: s.WORKFLOW_PAUSED,
+      active: this.generation > 0 && !s.WORKFLOW_PAUSED && (this.task !== null || !this.useNodeCron),
+      nextRuns,
+      lastFireAt: state.last_fire_at,
+      lastResult: this.lastResult,
+      missed,
+      engine: this.useNodeCron ? 'node-cron' : 'clock',
+    };
+  }
+
+  pause(): SchedulerStatus {
+    this.deps.updateSettings({ WORKFLOW_PAUSED: true });
+    return this.status();
+  }
+
+  resume(): SchedulerStatus {
+    // Resuming is not a reason to run what was skipped while paused: start counting from now.
+    this.touch();
+    this.deps.updateSettings({ WORKFLOW_PAUSED: false });
+    return this.status();
+  }
+
+  setSchedule(expression: string, timezone?: string): SchedulerStatus {
+    const tz = timezone ?? this.deps.settings().WORKFLOW_TIMEZONE;
+    if (!isValidTimeZone(tz))
+      throw new AppError('BAD_SCHEDULE', `Time zone "${tz}" is not an IANA time zone such as America/New_York`, { status: 400 });
+    const problem = cronProblem(expression, tz);
+    if (problem) throw new AppError('BAD_SCHEDULE', `Schedule "${expression}" refused: ${problem}`, { status: 400 });
+    this.deps.updateSettings({ WORKFLOW_SCHEDULE: expression.trim(), WORKFLOW_TIMEZONE: tz });
+    return this.status();
+  }
+
+  /** (Re)arms the timer for the current settings; a paused schedule stays disarmed. */
+  private arm(): void {
+    this.disarm();
+    const s = this.deps.settings();
+    if (s.WORKFLOW_PAUSED) {
+      this.logger.info('schedule paused', { expression: s.WORKFLOW_SCHEDULE });
+      return;
+    }
+    const problem = cronProblem(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE);
+    if (problem) {
+      this.logger.error('schedule not armed', { expression: s.WORKFLOW_SCHEDULE, problem });
+      return;
+    }
+    const generation = ++this.generation;
+    if (this.useNodeCron) {
+      this.task = cron.schedule(s.WORKFLOW_SCHEDULE, (ctx) => this.fire(ctx.date?.getTime?.() ?? Date.now()), {
+        timezone: s.WORKFLOW_TIMEZONE,
+        name: `workflow:${this.deps.workflow}`,
+        noOverlap: true,
+      });
+    } else {
+      void this.clockLoop(generation, s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE);
+    }
+    this.logger.info('schedule armed', {
+      expression: s.WORKFLOW_SCHEDULE,
+      timezone: s.WORKFLOW_TIMEZONE,
+      engine: this.useNodeCron ? 'node-cron' : 'clock',
+    });
+  }
+
+  private disarm(): void {
+    this.generation++;
+    if (this.task) {
+      void Promise.resolve(this.task.destroy()).catch(() => undefined);
+      this.task = null;
+    }
+  }
+
+  private async clockLoop(generation: number, expression: string, timezone: string): Promise<void> {
+    const { clock } = this.deps;
+    while (generation === this.generation) {
+      const [next] = nextRunTimes(expression, timezone, clock.now(), 1);
+      await clock.sleep(Math.max(0, next - clock.now()));
+      if (generation !== this.generation) return;
+      this.fire(next);
+    }
+  }
+
+  private fire(expectedAt: number): void {
+    const at = new Date(this.deps.clock.now()).toISOString();
+    this.deps.db
+      .prepare(
+        `INSERT INTO scheduler_state (workflow, last_fire_at, last_alive_at) VALUES (?, ?, ?)
+         ON CONFLICT (workflow) DO UPDATE SET last_fire_at = excluded.last_fire_at, last_alive_at = excluded.last_alive_at`,
+      )
+      .run(this.deps.workflow, new Date(expectedAt).toISOString(), at);
+    try {
+      const runId = this.deps.fire(expectedAt);
+      this.lastResult = { at, outcome: 'started', runId, message: `scheduled run ${runId} started` };
+      this.logger.info('scheduled run started', { runId, expectedAt: new Date(expectedAt).toISOString() });
+    } catch (err) {
+      const refused = (err as AppError).code === 'RUN_IN_PROGRESS';
+      this.lastResult = { at, outcome: refused ? 'refused' : 'failed', runId: null, message: errorMessage(err) };
+      this.logger.warn('scheduled run not started', { error: errorMessage(err) });
+      this.deps.notify?.({ level: 'warn', title: 'Scheduled run not started', message: errorMessage(err), link: '#/runs' });
+    }
+    this.announce();
+  }
+
+  private announce(): void {
+    try {
+      this.deps.onStatus?.(this.status());
+    } catch (err) {
+      this.logger.warn('scheduler status listener failed', { error: errorMessage(err) });
+    }
+  }
+
+  private state(): { last_fire_at: string | null; last_alive_at: string | null } {
+    return (
+      (this.deps.db
+        .prepare('SELECT last_fire_at, last_alive_at FROM scheduler_state WHERE workflow = ?')
+        .get(this.deps.workflow) as { last_fire_at: string | null; last_alive_at: string | null } | undefined) ?? {
+        last_fire_at: null,
+        last_alive_at: null,
+      }
+    );
+  }
+
+  /** Records that the app was up (and the schedule observed) until now. */
+  private touch(): void {
+    this.deps.db
+      .prepare(
+        `INSERT INTO scheduler_state (workflow, last_alive_at) VALUES (?, ?)
+         ON CONFLICT (workflow) DO UPDATE SET last_alive_at = excluded.last_alive_at`,
+      )
+      .run(this.deps.workflow, new Date(this.deps.clock.now()).toISOString());
+  }
+
+  /** Fire times between the last moment the app was up and now are reported, not run. */
+  private reportMissed(): MissedRun[] {
+    const s = this.deps.settings();
+    const state = this.state();
+    const since = [state.last_alive_at, state.last_fire_at].filter((x): x is string => !!x).map(Date.parse);
+    if (since.length === 0 || s.WORKFLOW_PAUSED || cronProblem(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE)) return [];
+    const from = Math.max(...since);
+    const now = this.deps.clock.now();
+    const missedTimes: number[] = [];
+    const it = CronExpressionParser.parse(s.WORKFLOW_SCHEDULE, {
+      tz: s.WORKFLOW_TIMEZONE,
+      currentDate: new Date(from),
+      endDate: new Date(now),
+    });
+    while (missedTimes.length < 50 && it.hasNext()) {
+      const t = it.next().getTime();
+      if (t > now) break;
+      missedTimes.push(t);
+    }
+    if (missedTimes.length === 0) return [];
+    const detectedAt = new Date(now).toISOString();
+    const insert = this.deps.db.prepare('INSERT INTO scheduler_missed (workflow, expected_at, detected_at) VALUES (?, ?, ?)');
+    const out: MissedRun[] = [];
+    this.deps.db.transaction(() => {
+      for (const t of missedTimes) {
+        const info = insert.run(this.deps.workflow, new Date(t).toISOString(), detectedAt);
+        out.push({ id: Number(info.lastInsertRowid), expectedAt: new Date(t).toISOString(), detectedAt });
+      }
+    })();
+    const last = new Date(missedTimes[missedTimes.length - 1]).toISOString();
+    const message =
+      missedTimes.length === 1
+        ? `The scheduled run due at ${last} was missed while Marketdesk was closed; it was not run. Use "Trigger now" to run it.`
+        : `${missedTimes.length} scheduled runs (the last due at ${last}) were missed while Marketdesk was closed; none were run. Use "Trigger now" to run one.`;
+    this.logger.warn('scheduled runs missed while closed', { count: missedTimes.length, last });
+    this.deps.notify?.({ level: 'warn', title: 'Scheduled run missed', message, link: '#/runs' });
+    return out;
+  }
+}

@@ -1,0 +1,66 @@
+/** Two or more runs side by side, key by key, with a "show only differences" switch. */
+import { useState } from 'react';
+import { useRuns } from '../../stores/runs';
+
+export function CompareView() {
+  const comparison = useRuns((s) => s.comparison);
+  const close = useRuns((s) => s.closeCompare);
+  const [onlyDiff, setOnlyDiff] = useState(false);
+  if (!comparison) return null;
+  const rows = onlyDiff ? comparison.rows.filter((r) => r.differs) : comparison.rows;
+  return (
+    <div className="card compare" data-testid="compare-view">
+      <div className="card-head">
+        <h2>
+          Compare {comparison.runIds.length} runs{' '}
+          <span className={comparison.sameData ? 'ok' : 'warn'} data-testid="compare-verdict">
+            {comparison.sameData ? 'same rows and checksums' : 'data differs'}
+          </span>
+        </h2>
+        <div className="actions">
+          <label>
+            <input
+              type="checkbox"
+              checked={onlyDiff}
+              onChange={(e) => setOnlyDiff(e.target.checked)}
+              data-testid="compare-only-diff"
+            />{' '}
+            Show only differences
+          </label>
+          <button type="button" onClick={close}>
+            Close
+          </button>
+        </div>
+      </div>
+      <div className="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th>section</th>
+              <th>key</th>
+              {comparison.runIds.map((id) => (
+                <th key={id} className="mono">
+                  {id}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={`${r.section}.${r.key}`} className={r.differs ? 'differs' : undefined} data-testid="compare-row">
+                <td className="muted">{r.section}</td>
+                <td className="mono">{r.key}</td>
+                {r.values.map((v, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: one cell per compared run, in order
+                  <td key={i} className="mono truncate" title={v === null ? '' : String(v)}>
+                    {v === null ? '—' : String(v)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { callOrThrow } from '../../core/api';
+import { parseRunSearch } from '../../core/runs';
+import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
+
+describe('the runs search box', () => {
+  it('parses MLflow-style conditions joined with AND', () => {
+    expect(
+      parseRunSearch('params.symbols = "TSLA" and metrics.rows > 100 AND tags.debug_mode = \'true\' AND status = "failed"'),
+    ).toEqual({
+      conditions: [
+        { scope: 'params', key: 'symbols', op: '=', value: 'TSLA' },
+        { scope: 'metrics', key: 'rows', op: '>', value: 100 },
+        { scope: 'tags', key: 'debug_mode', op: '=', value: 'true' },
+        { scope: 'attr', key: 'status', op: '=', value: 'failed' },
+      ],
+    });
+    expect(parseRunSearch('metrics.`rows.NVDA` >= 1.5e2').conditions[0]).toEqual({
+      scope: 'metrics',
+      key: 'rows.NVDA',
+      op: '>=',
+      value: 150,
+    });
+    expect(parseRunSearch('  ').conditions).toEqual([]);
+  });
+
+  it('explains bad syntax with the position', () => {
+    expect(() => parseRunSearch('params.symbols = ')).toThrow(/expected a quoted value or a number after = \(at character 18\)/);
+    expect(() => parseRunSearch('params.symbols "TSLA"')).toThrow(/expected an operator/);
+    expect(() => parseRunSearch('status = "failed" OR status = "cancelled"')).toThrow(/OR is not supported/);
+    expect(() => parseRunSearch('colour = "red"')).toThrow(/unknown field "colour"/);
+    expect(() => parseRunSearch('params.symbols = "TSLA')).toThrow(/unterminated string/);
+    expect(() => parseRunSearch('metrics.rows > "many"')).toThrow(/metrics compare with numbers/);
+    expect(() => parseRunSearch('status = "failed" AND')).toThrow(/expected a condition after AND/);
+    expect(() => parseRunSearch('status = "x" status = "y"')).toThrow(/expected AND between conditions/);
+  });
+});
+
+describe('searching the run history', () => {
+  let t: TestWorkstation | null = null;
+  afterEach(async () => {
+    await t?.dispose();
+    t = null;
+  });
+
+  it('finds runs by params (array members), tags, metrics and status', async () => {
+    t = await openTestWorkstation();
+    const tracker = t.ws.runs.tracker;
+    const a = tracker.startRun({
+      workflow: 'daily-bars',
+      trigger: 'manual',
+      params: { symbols: ['NVDA', 'TSLA'], days: 30 },
+      tags: { debug_mode: 'false' },
+    });
+    tracker.metrics(a, { rows: 420 });
+    tracker.finishRun(a, 'succeeded');
+    const b = tracker.startRun({
+      workflow: 'daily-bars',
+      trigger: 'scheduled',
+      params: { symbols: ['AAPL'], days: 5 },
+      tags: { debug_mode: 'true' },
+    });
+    tracker.metrics(b, { rows: 50 });
+    tracker.finishRun(b, 'failed', 'boom');
+    const c = tracker.startRun({
+      workflow: 'daily-bars',
+      trigger: 'manual',
+      params: { symbols: ['TSLA'] },
+      tags: { debug_mode: 'true' },
+    });
+    tracker.metrics(c, { rows: 10 });
+    tracker.metrics(c, { rows: 900 }, 1);
+    tracker.finishRun(c, 'succeeded');
+
+    const ids = async (search: string) =>
+      (await callOrThrow(t!.ws.dispatcher, 'runs.list', { search })).runs.map((r) => r.id).sort();
+    expect(await ids('params.symbols = "TSLA"')).toEqual([a, c].sort());
+    expect(await ids('metrics.rows > 100')).toEqual([a, c].sort());
+    expect(await ids('tags.debug_mode = "true"')).toEqual([b, c].sort());
+    expect(await ids('status = "failed"')).toEqual([b]);
+    expect(await ids('params.symbols = "TSLA" AND tags.debug_mode = "true" AND metrics.rows > 100')).toEqual([c]);
+    expect(await ids('params.days <= 5')).toEqual([b]);
+    expect(await ids('trigger = "scheduled"')).toEqual([b]);
+    expect(await ids('params.symbols != "TSLA"')).toEqual([b]);
+    expect(await ids('params.symbols LIKE "NV%"')).toEqual([a]);
+    await expect(callOrThrow(t.ws.dispatcher, 'runs.list', { search: 'params.symbols ~ "x"' })).rejects.toMatchObject({
+      code: 'BAD_SEARCH',
+      message: expect.stringContaining('unexpected character "~"'),
+    });
+  });
+});
