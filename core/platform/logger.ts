@@ -87,9 +87,17 @@ export function streamSink(stream: NodeJS.WritableStream = process.stderr): LogS
 export function fileSink(path: string): LogSink {
   mkdirSync(dirname(path), { recursive: true });
   const stream: WriteStream = createWriteStream(path, { flags: 'a' });
+  let failed = false;
+  // A log file that cannot be written (folder removed, disk full) must never take the process down.
+  stream.on('error', (err) => {
+    if (!failed) process.stderr.write(`marketdesk: cannot write log file ${path}: ${err.message}\n`);
+    failed = true;
+  });
   return {
-    write: (r) => void stream.write(`${JSON.stringify(r, jsonSafe)}\n`),
-    close: () => new Promise((resolve) => stream.end(resolve)),
+    write: (r) => {
+      if (!failed) stream.write(`${JSON.stringify(r, jsonSafe)}\n`);
+    },
+    close: () => new Promise((resolve) => (failed ? resolve() : stream.end(resolve))),
   };
 }
 

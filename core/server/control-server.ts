@@ -156,13 +156,24 @@ function attachEventSocket(app: FastifyInstance, events: EventHub, token: string
   };
 }
 
-/** JSON with typed arrays (bar columns) written as plain arrays. */
+/**
+ * JSON with typed arrays (bar columns) written as plain arrays. Converting them first and calling
+ * JSON.stringify without a replacer is several times faster on 100k-bar payloads than a replacer
+ * that visits every number.
+ */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => {
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
-    if (typeof v === 'bigint') return Number(v);
-    return v;
-  });
+  return JSON.stringify(plain(value));
+}
+
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value instanceof Date || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plain(v);
+  return out;
 }
 
 function bearer(req: FastifyRequest): string | undefined {
