@@ -128,7 +128,8 @@ describe('live settings', () => {
       error = err as AppError;
     }
     expect(error?.code).toBe('SETTING_INVALID');
-    expect((error?.details as { issues: { path: string[] }[] }).issues.map((i) => i.path[0])).toEqual(['WORKFLOW_SCHEDULE']);
+    const details = error?.details as { issues: { path: string[] }[] } | undefined;
+    expect(details?.issues.map((i) => i.path[0])).toEqual(['WORKFLOW_SCHEDULE']);
     expect(s.get().CACHE_TTL_HOURS).toBe(3);
     expect(readFileSync(join(dir, 'settings.json'), 'utf8')).toBe(before);
   });
