@@ -4,7 +4,7 @@
  * warehouse only; a table that does not exist (its capability is not installed yet) is skipped
  * with a note, never an error.
  */
-import { DAY_MS, isTradingDay, sessionBounds } from '../ibkr/simulator/calendar';
+import { DAY_MS, isTradingDay, sessionBounds } from '../calendar';
 import type { HistoricalSource } from '../ibkr/types';
 import { errorMessage } from '../platform';
 import type { Warehouse } from '../storage';

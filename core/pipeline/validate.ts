@@ -3,7 +3,7 @@
  * Errors (bad prices, inconsistent OHLC, nulls, duplicates) fail the run; gaps against the trading
  * calendar and return outliers are warnings: real data has halts and news days.
  */
-import { DAY_MS, isTradingDay, newYorkOffsetMinutes } from '../ibkr/simulator/calendar';
+import { DAY_MS, isTradingDay, newYorkOffsetMinutes } from '../calendar';
 import type { BarSize } from '../ibkr/types';
 import type { BarColumns } from '../marketdata/types';
 

@@ -1,13 +1,18 @@
 /**
  * Pipeline bench (issue 5): validate + transform 1,000,000 one-minute bars (10 symbols × 100,000) from
- * the warehouse, every check and indicator, with the indicators written back into bars.indicators —
- * through the same functions the pipeline's tasks use. Baseline in the same run: the time DuckDB takes
- * just to read those rows into typed arrays (the floor). Memory: peak RSS growth during the run.
+ * the warehouse, every check and indicator, with the indicators of every bar written back (into the
+ * bar_indicators side table that bars_with_indicators.indicators reads) — through the same functions the
+ * pipeline's tasks use. Baseline in the same run: the time DuckDB takes just to read those rows into
+ * typed arrays (the floor). Also reported, so no cost hides elsewhere: the CHECKPOINT that folds the write
+ * into the database file (the pipeline leaves it to DuckDB's automatic checkpoint), and a reader's cost to
+ * get every bar with its indicators back through the view. Memory: peak RSS growth during the run.
  */
-import { DAY_MS, isTradingDay, sessionBounds } from '../../core/ibkr/simulator/calendar';
+import { DAY_MS, isTradingDay, sessionBounds } from '../../core/calendar';
+import { readFloat64Columns } from '../../core/marketdata/columns';
 import { marketdataWarehouseMigrations } from '../../core/marketdata/schema';
 import {
   computeIndicators,
+  INDICATOR_NAMES,
   warehouseMigrations as pipelineWarehouseMigrations,
   readSeries,
   type SymbolSeries,
@@ -73,13 +78,14 @@ export async function run(): Promise<Figure[]> {
     const totals: number[] = [];
     const computes: number[] = [];
     const writes: number[] = [];
+    const checkpoints: number[] = [];
     const reruns: number[] = [];
+    const readBacks: number[] = [];
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 5);
-    let updated = 0;
     let failedChecks = 0;
     const pass = async () => {
       const t0 = performance.now();
@@ -96,9 +102,9 @@ export async function run(): Promise<Figure[]> {
       const t3 = performance.now();
       return { total: t3 - t0, compute: t2 - t1, write: t3 - t2, written };
     };
-    // Rounds 0-1: a fresh write of every bar's indicators (round 0 warms up and is not reported).
-    for (let i = 0; i < 2; i++) {
-      await wh.run('UPDATE bars SET indicators = NULL');
+    // Rounds 0-3: a fresh write of every bar's indicators (round 0 warms up and is not reported).
+    for (let i = 0; i < 4; i++) {
+      await wh.run('DELETE FROM bar_indicators');
       await wh.run('DELETE FROM pipeline_indicator_writes');
       await wh.checkpoint();
       const t0 = performance.now();
@@ -107,26 +113,48 @@ export async function run(): Promise<Figure[]> {
       floorRead.clear();
       const r = await pass();
       if (r.written !== n) throw new Error(`indicators written to ${r.written} bars, expected ${n}`);
-      updated = r.written;
+      const c0 = performance.now();
+      await wh.checkpoint();
+      const checkpoint = performance.now() - c0;
       if (i > 0) {
         totals.push(r.total);
         computes.push(r.compute);
         writes.push(r.write);
+        checkpoints.push(checkpoint);
       }
     }
-    // Rounds 2-3: the same bars again (a daily re-run over an unchanged history): nothing to write.
+    // Rounds 4-5: the same bars again (a daily re-run over an unchanged history): nothing to write.
     for (let i = 0; i < 2; i++) {
       const r = await pass();
       if (r.written !== 0) throw new Error(`an unchanged re-run rewrote ${r.written} bars`);
       reruns.push(r.total);
     }
+    const pipelinePeak = peakRss;
+    // A reader: every bar with its indicators, through the view, into typed arrays (its own memory figure).
+    const readerBefore = process.memoryUsage().rss;
+    peakRss = readerBefore;
+    const readCols = ['ts', 'close', ...INDICATOR_NAMES] as const;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const cols = await readFloat64Columns(
+        wh.connection,
+        `SELECT (epoch_us(ts) / 1000)::DOUBLE, close, ${INDICATOR_NAMES.map((k) => `"${k}"`).join(', ')}
+           FROM bars_with_indicators ORDER BY symbol, ts`,
+        undefined,
+        readCols,
+      );
+      readBacks.push(performance.now() - t0);
+      if (cols.rowCount !== n) throw new Error(`read back ${cols.rowCount} bars, expected ${n}`);
+    }
     clearInterval(sampler);
-    if (updated !== n) throw new Error(`indicators written to ${updated} bars, expected ${n}`);
     if (failedChecks > 0) throw new Error(`${failedChecks} checks failed on clean bench data`);
-    const [{ filled }] = await wh.rows<{ filled: number }>(
-      "SELECT count(*) FILTER (WHERE (indicators->>'$.macd_signal') IS NOT NULL)::BIGINT AS filled FROM bars",
+    // The readers' contract: bars_with_indicators.indicators is the JSON object of every bar's indicators.
+    const [{ filled, withJson }] = await wh.rows<{ filled: number; withJson: number }>(
+      `SELECT count(*) FILTER (WHERE (indicators->>'$.macd_signal') IS NOT NULL)::BIGINT AS filled,
+              count(indicators)::BIGINT AS "withJson" FROM bars_with_indicators`,
     );
     if (filled !== n - SYMBOLS.length * 33) throw new Error(`macd_signal present on ${filled} bars`);
+    if (withJson !== n) throw new Error(`indicators JSON on ${withJson} bars, expected ${n}`);
 
     const floor = { name: 'DuckDB read of the 1M bars into typed arrays (floor)', value: median(floors) / 1000, unit: 's' };
     const total = median(totals) / 1000;
@@ -147,11 +175,18 @@ export async function run(): Promise<Figure[]> {
         ratio: median(computes) / 1000 / floor.value,
       },
       {
-        name: 'of which: staging + UPDATE bars.indicators (JSON) of every bar, one transaction per symbol',
+        name: 'of which: write-back (DELETE range + DataChunk appends into bar_indicators, one transaction)',
         value: median(writes) / 1000,
         unit: 's',
         baseline: floor,
         ratio: median(writes) / 1000 / floor.value,
+      },
+      {
+        name: 'after it, outside the total: CHECKPOINT folding that write into the database file',
+        value: median(checkpoints) / 1000,
+        unit: 's',
+        baseline: floor,
+        ratio: median(checkpoints) / 1000 / floor.value,
       },
       {
         name: 'pipeline re-run over the same 1M bars (indicators unchanged, nothing rewritten)',
@@ -162,12 +197,26 @@ export async function run(): Promise<Figure[]> {
         target: '≤ 0.5 s end to end',
       },
       {
-        name: 'pipeline bench peak memory growth (RSS)',
-        value: (peakRss - rssBefore) / 1024 / 1024,
+        name: 'reader: the 1M bars with every indicator through bars_with_indicators into typed arrays',
+        value: median(readBacks) / 1000,
+        unit: 's',
+        baseline: floor,
+        ratio: median(readBacks) / 1000 / floor.value,
+      },
+      {
+        name: 'pipeline bench peak memory growth (RSS), pipeline rounds',
+        value: (pipelinePeak - rssBefore) / 1024 / 1024,
         unit: 'MB',
         baseline: { name: 'RSS before the runs', value: rssBefore / 1024 / 1024, unit: 'MB' },
-        ratio: (peakRss - rssBefore) / rssBefore,
+        ratio: (pipelinePeak - rssBefore) / rssBefore,
         target: '< 500 MB',
+      },
+      {
+        name: 'reader peak memory growth (RSS) while reading the view back',
+        value: (peakRss - readerBefore) / 1024 / 1024,
+        unit: 'MB',
+        baseline: { name: 'RSS before the reads', value: readerBefore / 1024 / 1024, unit: 'MB' },
+        ratio: (peakRss - readerBefore) / readerBefore,
       },
     ];
   } finally {

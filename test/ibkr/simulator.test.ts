@@ -1,7 +1,8 @@
 /** The simulated IB Gateway seen by the bare @stoqey/ib client, plus its market calendar. */
 import { EventName, IBApi, SecType } from '@stoqey/ib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateBars, IbGatewaySimulator, isTradingDay, marketHolidays } from '../../core/ibkr/simulator';
+import { isTradingDay, marketHolidays } from '../../core/calendar';
+import { generateBars, IbGatewaySimulator } from '../../core/ibkr/simulator';
 import { utc, waitFor } from './support';
 
 let sim: IbGatewaySimulator | null = null;

@@ -4,9 +4,10 @@
  * function of (symbol, time), so the same bar comes back for the same symbol and timestamp no matter how
  * the range is requested. Bars exist only on trading days, within the session (RTH or extended).
  */
+
+import { DAY_MS, isTradingDay, sessionBounds, weekday } from '../../calendar';
 import { BAR_SIZE_MS, formatYmd, isDailyOrLonger } from '../durations';
 import type { BarSize } from '../types';
-import { DAY_MS, isTradingDay, sessionBounds, weekday } from './calendar';
 
 export interface SimBar {
   /** Epoch ms UTC of the bar start (daily and longer: 00:00 UTC of the date). */

@@ -1,7 +1,6 @@
 /** The simulated IB Gateway: tests, benches and `--demo` mode run against it. */
 
 export { generateBars, type SimBar } from './bars';
-export { DAY_MS, isTradingDay, marketHolidays, newYorkOffsetMinutes, sessionBounds } from './calendar';
 export {
   IbGatewaySimulator,
   SIM_MESSAGES,

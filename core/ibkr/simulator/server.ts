@@ -9,10 +9,10 @@
  * connectivity notices (1100/1101/1102). Every request received is counted in `stats` and `requestLog`.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { newYorkOffsetMinutes } from '../../calendar';
 import { isBarSize, isSmallBar, parseDuration } from '../durations';
 import type { BarSize } from '../types';
 import { generateBars, hashString } from './bars';
-import { newYorkOffsetMinutes } from './calendar';
 import { encodeFrame, type Field, FrameReader } from './wire';
 
 /** Message ids (client → gateway). */

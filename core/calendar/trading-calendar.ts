@@ -1,5 +1,5 @@
 /**
- * US equity market calendar for the simulated gateway: weekends and NYSE full-day holidays are closed,
+ * The US equity market calendar (used by the simulated gateway, validation and integrity checks): weekends and NYSE full-day holidays are closed,
  * sessions are 09:30–16:00 America/New_York (regular) or 04:00–20:00 (extended). The New York offset
  * follows the US DST rule (second Sunday of March to first Sunday of November), so no Intl is needed.
  */
