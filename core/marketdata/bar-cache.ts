@@ -208,8 +208,9 @@ export class BarCache {
 
   /**
    * Writes fetched bars and their coverage for one series in one transaction: bars in `ranges`
-   * are replaced (indicators of bars that still exist are kept), coverage intervals overlapping
-   * `ranges` are trimmed, and one interval per range records fetchedAt and its row count.
+   * are replaced (indicators of bars that still exist are kept, those of bars that went are deleted),
+   * coverage intervals overlapping `ranges` are trimmed, and one interval per range records fetchedAt
+   * and its row count.
    */
   async store(
     key: SeriesKey,
@@ -251,6 +252,12 @@ export class BarCache {
       await conn.run(
         `DELETE FROM bars WHERE ${SERIES_WHERE} AND (${inRanges})
            AND epoch_ms(ts) NOT IN (SELECT CAST(ts AS BIGINT) FROM temp.staged_bars)`,
+        seriesParams(key),
+      );
+      // Their pipeline indicators (bar_indicators, marketdata/0003) go with them.
+      await conn.run(
+        `DELETE FROM bar_indicators WHERE series_id = (SELECT series_id FROM bar_indicator_series WHERE ${SERIES_WHERE})
+           AND (${inRanges}) AND epoch_ms(ts) NOT IN (SELECT CAST(ts AS BIGINT) FROM temp.staged_bars)`,
         seriesParams(key),
       );
       await conn.run(
@@ -407,6 +414,10 @@ export class BarCache {
         conn,
       );
       await conn.run(`DELETE FROM bars WHERE ${where}`, params);
+      await conn.run(
+        `DELETE FROM bar_indicators WHERE series_id IN (SELECT series_id FROM bar_indicator_series WHERE ${where})`,
+        params,
+      );
       await conn.run(`DELETE FROM bar_coverage WHERE ${where}`, params);
       return { rows, intervals };
     });

@@ -47,7 +47,75 @@ export const marketdataWarehouseMigrations: WarehouseMigration[] = [
         PRIMARY KEY (symbol, exchange, data_type, bar_size, use_rth, start_ts)
       )`,
   },
+  {
+    // The pipeline's indicators move out of bars.indicators (JSON, rewritten by a 1M-row UPDATE in ~10 s) into a
+    // side table of typed DOUBLE columns filled by bulk appends. No PRIMARY KEY/ART index on purpose: a series'
+    // range is replaced by DELETE + append, and an index would cost more than the write. bars.indicators stays
+    // (DuckDB cannot drop a column of an indexed table) but is always NULL; bars_with_indicators restores the
+    // contract: its `indicators` is the same JSON object the column used to hold, NULL when the bar has none.
+    id: 'marketdata/0003_bar_indicators',
+    up: async (conn) => {
+      await conn.run('CREATE SEQUENCE bar_indicator_series_id START 1');
+      await conn.run(`
+        CREATE TABLE bar_indicator_series (
+          series_id   INTEGER   NOT NULL DEFAULT nextval('bar_indicator_series_id') PRIMARY KEY,
+          symbol      VARCHAR   NOT NULL,
+          exchange    VARCHAR   NOT NULL,
+          data_type   VARCHAR   NOT NULL,
+          bar_size    VARCHAR   NOT NULL,
+          use_rth     BOOLEAN   NOT NULL,
+          UNIQUE (symbol, exchange, data_type, bar_size, use_rth)
+        )`);
+      await conn.run(`
+        CREATE TABLE bar_indicators (
+          series_id   INTEGER   NOT NULL,   -- bar_indicator_series: the bar's (symbol, exchange, data_type, bar_size, use_rth)
+          ts          TIMESTAMP NOT NULL,   -- the bar's ts
+          "return"    DOUBLE,               -- NULL during warm-up
+          log_return  DOUBLE,
+          "range"     DOUBLE,
+          range_pct   DOUBLE,
+          sma_20      DOUBLE,
+          sma_50      DOUBLE,
+          rsi_14      DOUBLE,
+          macd        DOUBLE,
+          macd_signal DOUBLE,
+          macd_hist   DOUBLE
+        )`);
+      await conn.run(`
+        CREATE VIEW bars_with_indicators AS
+        SELECT b.* EXCLUDE (indicators),
+               CASE WHEN i.series_id IS NULL THEN NULL ELSE json_object(${INDICATOR_COLUMNS.map((c) => `'${c}', i."${c}"`).join(', ')}) END AS indicators,
+               ${INDICATOR_COLUMNS.map((c) => `i."${c}"`).join(', ')}
+          FROM bars b
+          LEFT JOIN bar_indicator_series s USING (symbol, exchange, data_type, bar_size, use_rth)
+          LEFT JOIN bar_indicators i ON i.series_id = s.series_id AND i.ts = b.ts`);
+      // Existing JSON indicators move over, then the legacy column is cleared.
+      await conn.run(`
+        INSERT INTO bar_indicator_series (symbol, exchange, data_type, bar_size, use_rth)
+        SELECT DISTINCT symbol, exchange, data_type, bar_size, use_rth FROM bars WHERE indicators IS NOT NULL`);
+      await conn.run(`
+        INSERT INTO bar_indicators
+        SELECT s.series_id, b.ts, ${INDICATOR_COLUMNS.map((c) => `(b.indicators->>'$.${c}')::DOUBLE`).join(', ')}
+          FROM bars b JOIN bar_indicator_series s USING (symbol, exchange, data_type, bar_size, use_rth)
+         WHERE b.indicators IS NOT NULL`);
+      await conn.run('UPDATE bars SET indicators = NULL WHERE indicators IS NOT NULL');
+    },
+  },
 ];
+
+/** The indicator columns of marketdata/0003 (frozen with that migration; the pipeline's INDICATOR_NAMES must match). */
+const INDICATOR_COLUMNS = [
+  'return',
+  'log_return',
+  'range',
+  'range_pct',
+  'sma_20',
+  'sma_50',
+  'rsi_14',
+  'macd',
+  'macd_signal',
+  'macd_hist',
+] as const;
 
 export const marketdataJournalMigrations: JournalMigration[] = [
   {

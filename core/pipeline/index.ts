@@ -24,10 +24,10 @@ export const warehouseMigrations: WarehouseMigration[] = [
 ];
 
 export {
+  appendIndicators,
   readSeries,
   type SeriesSelector,
   type SymbolSeries,
-  stageIndicators,
   transformedTableSql,
   writeBackIndicators,
 } from './bars-io';

@@ -52,10 +52,10 @@ describe('a live pipeline run against the simulated gateway', () => {
       ['TSLA', run.latestMetrics['rows.TSLA']],
     ]);
 
-    // Indicators are written back into the cache's bars.
+    // Indicators are written back into the cache: every bar has them, as bars_with_indicators shows.
     const [withIndicators] = await t.ws.stores.warehouse.rows<{ n: number; rsi: number | null }>(
       `SELECT count(*) FILTER (WHERE indicators IS NOT NULL)::INTEGER AS n,
-              max((indicators->>'$.rsi_14')::DOUBLE) AS rsi FROM bars WHERE symbol IN ('NVDA', 'TSLA')`,
+              max((indicators->>'$.rsi_14')::DOUBLE) AS rsi FROM bars_with_indicators WHERE symbol IN ('NVDA', 'TSLA')`,
     );
     expect(withIndicators.n).toBe(rows);
     expect(run.latestMetrics.indicator_rows_written).toBe(rows);
