@@ -1,5 +1,61 @@
-/** Public face of core/gex. */
+/**
+ * Public face of core/gex: the one GEX snapshot schema (gexbot classic) shared by the `/gex`
+ * webhook and the history import, its warehouse tables and an idempotent writer.
+ */
 import type { JournalMigration, WarehouseMigration } from '../storage';
 
+export {
+  classicToRows,
+  GEX_SNAPSHOT_KNOWN_FIELDS,
+  type GexClassicSnapshot,
+  type GexSnapshotBundle,
+  type GexSnapshotRow,
+  type GexStrikeRow,
+  gexClassicSnapshotSchema,
+  gexStrikeRowSchema,
+} from './schema';
+export { GEX_SNAPSHOT_COLUMNS, GEX_STRIKE_COLUMNS, type GexWriteInput, writeGexRows, writeGexSnapshots } from './store';
+
 export const journalMigrations: JournalMigration[] = [];
-export const warehouseMigrations: WarehouseMigration[] = [];
+
+export const warehouseMigrations: WarehouseMigration[] = [
+  {
+    id: 'gex/0001_snapshots_and_strikes',
+    up: `
+      CREATE TABLE gex_snapshots (
+        ticker VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        source VARCHAR NOT NULL,
+        spot DOUBLE,
+        zero_gamma DOUBLE,
+        major_pos_vol DOUBLE,
+        major_pos_oi DOUBLE,
+        major_neg_vol DOUBLE,
+        major_neg_oi DOUBLE,
+        min_dte DOUBLE,
+        sec_min_dte DOUBLE,
+        sum_gex_vol DOUBLE,
+        sum_gex_oi DOUBLE,
+        delta_risk_reversal DOUBLE,
+        max_priors JSON,
+        extra JSON,
+        written_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (ticker, category, ts)
+      );
+      CREATE TABLE gex_strikes (
+        ticker VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        expiry VARCHAR NOT NULL,
+        strike DOUBLE NOT NULL,
+        source VARCHAR NOT NULL,
+        gex_vol DOUBLE,
+        gex_oi DOUBLE,
+        priors JSON,
+        extra JSON,
+        PRIMARY KEY (ticker, category, ts, expiry, strike)
+      );
+    `,
+  },
+];

@@ -17,6 +17,8 @@ export interface UpsertOptions {
   key: readonly string[];
   /** replace (default): a re-written row takes the new values (replay after a fix); ignore: keep the stored one. */
   mode?: 'replace' | 'ignore';
+  /** Yield to the event loop after this many appended rows (keeps a busy process responsive). */
+  yieldEvery?: number;
 }
 
 /** Values per row in column order; `timestamp` values are epoch milliseconds. */
@@ -37,9 +39,11 @@ export async function upsertRows(
   try {
     const appender = await conn.createAppender(stage, 'main', 'temp');
     try {
+      let n = 0;
       for (const row of unique) {
         for (let i = 0; i < columns.length; i++) appendValue(appender, columns[i].kind, row[i]);
         appender.endRow();
+        if (options.yieldEvery && ++n % options.yieldEvery === 0) await new Promise<void>((r) => setImmediate(r));
       }
       appender.flushSync();
     } finally {

@@ -1,5 +1,28 @@
-/** Public face of core/webhooks. */
+/**
+ * Public face of core/webhooks: the listener (own port), auth, the durable WebhookInbox (group
+ * commit), the processor into warehouse tables, the rejected log, dead letters and replay.
+ *
+ * Stream frames (Unusual Whales WebSocket) enter through `WebhookService.ingestUwFrame(frame)` /
+ * `uwFrameSink()` — the same validation, dedupe and inbox as `POST /uw`.
+ */
 import type { JournalMigration, WarehouseMigration } from '../storage';
+import { INBOX_JOURNAL_SQL } from './inbox';
+import { WEBHOOK_WAREHOUSE_SQL } from './normalise';
 
-export const journalMigrations: JournalMigration[] = [];
-export const warehouseMigrations: WarehouseMigration[] = [];
+export { webhooksHandlers } from './api-handlers';
+export { secretEquals, signingKey, signStandardWebhook, verifyStandardWebhook } from './auth';
+export { type InboxAppend, type InboxAppendResult, type InboxRow, WebhookInbox } from './inbox';
+export { IngestError, type IngestMeta, type IngestResult, WebhookIngest } from './ingest';
+export { checkPublicUrl, isPrivateAddress } from './net';
+export { parseOccSymbol, resolveUw, toEpochMs, UW_TOPICS, type UwEvent } from './payloads';
+export { WebhookProcessor } from './processor';
+export { RejectedLog } from './rejected';
+export { type UwFrame, type UwFrameOutcome, WebhookService, type WebhookServiceDeps } from './service';
+export { type UwFrameSink, UwStreamConnector, type UwStreamFrame, type UwStreamStatus } from './uw-stream';
+export { UwStreamService, uwStreamHandlers } from './uw-stream-service';
+
+export const journalMigrations: JournalMigration[] = [
+  { id: 'webhooks/0001_inbox_rejected_dedupe', up: INBOX_JOURNAL_SQL },
+];
+
+export const warehouseMigrations: WarehouseMigration[] = [{ id: 'webhooks/0001_event_tables', up: WEBHOOK_WAREHOUSE_SQL }];

@@ -1,0 +1,684 @@
+/**
+ * WebhookInbox: every accepted event, raw, in the journal (SQLite WAL) before anything else
+ * happens. Appends are GROUP COMMITTED: everything appended during one turn of the event loop
+ * shares one transaction, and one fsync of the WAL (on the libuv thread pool, so the event loop
+ * keeps parsing requests) covers every transaction committed before it started. Each caller's
+ * promise resolves only after that fsync — the durability of synchronous=FULL, without blocking
+ * the loop — so a 2xx always means "on disk".
+ */
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import type { InboxStatus, WebhookEventDetail, WebhookEventSummary } from '../api/webhooks';
+import { AppError, type Clock, errorMessage } from '../platform';
+import type { JournalDb } from '../storage';
+
+export interface InboxAppend {
+  source: string;
+  route: string;
+  topic: string | null;
+  symbol: string | null;
+  headers: Record<string, string>;
+  contentType: string | null;
+  body: string;
+  receivedAt: number;
+  dedupeKey: string;
+  contentHash: string;
+  /** The key is unique by construction (random suffix): skip the duplicate lookup and the key index. */
+  uniqueKey?: boolean;
+  /** TradingView only: an earlier TradingView event with the same content hash inside this window is a duplicate. */
+  windowMs?: number;
+  /**
+   * Runs inside the commit, right after the row is stored (e.g. queue a history import job); if it
+   * throws, this event alone is rolled back and its caller gets the error.
+   */
+  withinCommit?: (inboxId: number) => { jobId?: string; created?: boolean };
+}
+
+export interface InboxAppendResult {
+  id: number;
+  duplicate: boolean;
+  /** For history imports: the import job id (the existing active job on a duplicate). */
+  jobId?: string;
+}
+
+interface Pending {
+  item: InboxAppend;
+  resolve: (r: InboxAppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface InboxRow {
+  id: number;
+  source: string;
+  route: string;
+  topic: string | null;
+  symbol: string | null;
+  headers: string;
+  content_type: string | null;
+  body: string;
+  received_at: number;
+  dedupe_key: string;
+  content_hash: string;
+  status: InboxStatus;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: number | null;
+  processed_at: number | null;
+  target_table: string | null;
+}
+
+const MAX_BATCH = 4000;
+/**
+ * fsyncs of the WAL allowed in flight. At the limit, new events wait in memory (unacknowledged)
+ * and are committed in one transaction when an fsync completes. Two let a group commit and sync
+ * while the previous group's fsync is still running, instead of waiting a whole extra fsync
+ * (measured ~10% more events/s than one at a time; more than two gained nothing).
+ */
+const MAX_FSYNCS_IN_FLIGHT = 2;
+/** Unindexed keys that trigger an index pass right away (otherwise every INDEX_EVERY_MS). */
+const INDEX_AT = 20_000;
+/** A WAL sync this fast (moving average) is done on the event loop; slower ones go to the thread pool. */
+const ON_LOOP_MAX_MS = 1;
+const PROBE_EVERY_MS = 1_000;
+const INDEX_EVERY_MS = 100;
+/** Keys per index pass: small passes keep each pause of the event loop short. */
+const INDEX_SLICE = 2_000;
+
+export class WebhookInbox {
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private readonly commitListeners = new Set<(accepted: WebhookEventSummary[]) => void>();
+  private readonly stmts: ReturnType<typeof prepare>;
+  /** Commits so far and events per commit, for the bench and status. */
+  readonly stats = { commits: 0, fsyncs: 0, loopSyncs: 0, fsyncMs: 0, commitMs: 0, appended: 0, duplicates: 0, conflicts: 0 };
+
+  private syncGroup: ((failure?: AppError) => void)[] = [];
+  /** Keys stored by the transaction being written (visible to later events of the same batch). */
+  private readonly batchKeys = new Map<string, { id: number; hash: string }>();
+  /** Keys committed but not yet in `webhook_dedupe` (in id order). */
+  private readonly recentKeys = new Map<string, { id: number; hash: string }>();
+  private recentUpto = 0;
+  private indexTimer: NodeJS.Timeout | null = null;
+  private readonly keyStmts: { find: Database.Statement; put: Database.Statement; mark: Database.Statement };
+  private syncing = 0;
+  private wal: number | null | undefined = undefined;
+  private syncMode = 'FULL';
+  private syncEwmaMs = 0;
+  private lastLoopSync = 0;
+
+  /** `walPath`: the journal's `-wal` file, fsynced once per group of commits. */
+  constructor(
+    private readonly db: JournalDb,
+    private readonly clock: Clock,
+    private readonly walPath?: string,
+  ) {
+    this.stmts = prepare(db, {
+      find: (key) => this.batchKeys.get(key) ?? this.recentKeys.get(key) ?? this.lookupIndexed(key),
+      add: (key, id, hash) => this.batchKeys.set(key, { id, hash }),
+    });
+    this.keyStmts = {
+      find: db.prepare('SELECT inbox_id AS id, content_hash AS hash FROM webhook_dedupe WHERE key = ?'),
+      put: db.prepare('INSERT OR IGNORE INTO webhook_dedupe (key, inbox_id, content_hash) VALUES (?, ?, ?)'),
+      mark: db.prepare(
+        "INSERT INTO webhook_meta (name, value) VALUES ('dedupe_indexed_upto', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+      ),
+    };
+    // Keys of events stored after the last index pass are only in the inbox: bring them back into memory.
+    const upto =
+      (db.prepare("SELECT value FROM webhook_meta WHERE name = 'dedupe_indexed_upto'").get() as { value: number } | undefined)
+        ?.value ?? 0;
+    const unindexed = db
+      .prepare(
+        "SELECT id, dedupe_key, content_hash FROM webhook_inbox WHERE id > ? AND dedupe_key NOT LIKE 'tv:%' AND dedupe_key NOT LIKE 'gexurl:%' ORDER BY id",
+      )
+      .all(upto) as { id: number; dedupe_key: string; content_hash: string }[];
+    for (const r of unindexed) this.recentKeys.set(r.dedupe_key, { id: r.id, hash: r.content_hash });
+    this.recentUpto = upto;
+  }
+
+  private lookupIndexed(key: string): { id: number; hash: string } | undefined {
+    return this.keyStmts.find.get(key) as { id: number; hash: string } | undefined;
+  }
+
+  /**
+   * Moves the keys of recently stored events into the on-disk key index (`webhook_dedupe`) in one
+   * batch. Kept off the ack path: inserting random keys into a b-tree dirties a page per key, which
+   * made every group commit (and its fsync) several times larger. Until indexed, keys live in memory
+   * and are rebuilt from the inbox after a restart, so nothing depends on this commit's durability.
+   */
+  indexKeys(max = INDEX_SLICE): number {
+    if (this.recentKeys.size === 0 || !this.db.open || this.db.inTransaction) return 0;
+    const entries: [string, { id: number; hash: string }][] = [];
+    let upto = this.recentUpto;
+    for (const e of this.recentKeys) {
+      entries.push(e);
+      if (e[1].id > upto) upto = e[1].id;
+      if (entries.length >= max) break;
+    }
+    // Sorted, the inserts walk the b-tree in order: each leaf page is visited once per pass.
+    const sorted = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(() => {
+        for (const [key, v] of sorted) this.keyStmts.put.run(key, v.id, v.hash);
+        this.keyStmts.mark.run(upto);
+      })();
+    } finally {
+      this.db.pragma(`synchronous = ${this.syncMode}`);
+    }
+    for (const [key] of entries) this.recentKeys.delete(key);
+    this.recentUpto = upto;
+    return entries.length;
+  }
+
+  /** Resolves after the event is committed (or found to be a duplicate); throws 409 / 503. */
+  append(item: InboxAppend): Promise<InboxAppendResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      // While an fsync runs, arrivals wait here and are committed together when it completes.
+      if (!this.scheduled && this.syncing < MAX_FSYNCS_IN_FLIGHT) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Called with the summaries of newly stored events after each commit. */
+  onCommit(listener: (accepted: WebhookEventSummary[]) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.syncing >= MAX_FSYNCS_IN_FLIGHT) return;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      this.commit(batch);
+    }
+  }
+
+  private commit(batch: Pending[]): void {
+    const outcomes: (InboxAppendResult | AppError)[] = [];
+    const accepted: WebhookEventSummary[] = [];
+    let walFd: number | null = null;
+    try {
+      if (!this.db.open) throw new Error('journal is closed');
+      // Nested in someone else's open transaction our commit would not be durable: refuse.
+      if (this.db.inTransaction) throw new Error('journal is busy in another transaction');
+      walFd = this.walFd();
+      const t0 = performance.now();
+      this.batchKeys.clear();
+      if (walFd === null) this.stmts.tx(batch, outcomes, accepted);
+      else {
+        // The fsync of the WAL is done below, off the event loop, before anyone is answered.
+        this.db.pragma('synchronous = NORMAL');
+        try {
+          this.stmts.tx(batch, outcomes, accepted);
+        } finally {
+          this.db.pragma(`synchronous = ${this.syncMode}`);
+        }
+      }
+      this.stats.commitMs += performance.now() - t0;
+    } catch (err) {
+      this.batchKeys.clear();
+      const e = new AppError('STORE_UNAVAILABLE', `The inbox could not store the event: ${errorMessage(err)}`, { status: 503 });
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    for (const [k, v] of this.batchKeys) this.recentKeys.set(k, v);
+    this.batchKeys.clear();
+    this.stats.commits++;
+    const settle = (failure?: AppError) => {
+      for (let i = 0; i < batch.length; i++) {
+        const o = outcomes[i];
+        if (o instanceof AppError) {
+          this.stats.conflicts++;
+          batch[i].reject(o);
+        } else if (failure) batch[i].reject(failure);
+        else {
+          if (o.duplicate) this.stats.duplicates++;
+          else this.stats.appended++;
+          batch[i].resolve(o);
+        }
+      }
+      if (!failure && accepted.length > 0) {
+        for (const l of this.commitListeners) {
+          try {
+            l(accepted);
+          } catch {
+            // listeners must not break the ack path
+          }
+        }
+      }
+    };
+    if (walFd === null) settle();
+    else {
+      this.syncGroup.push(settle);
+      // Started once per flush (after every batch of it is committed): one fsync per group.
+      queueMicrotask(() => this.syncSoon(walFd));
+    }
+  }
+
+  /**
+   * Group fsync: one fsync(WAL) covers every commit made before it started. When the disk syncs
+   * fast (< ON_LOOP_MAX_MS, measured) it is done right here on the event loop — cheaper than
+   * handing it to a pool thread and waiting to be called back, which costs milliseconds on a busy
+   * machine. When the disk is slow it runs on the libuv pool, so the loop keeps parsing and
+   * committing meanwhile; a probe on the loop every PROBE_EVERY_MS notices when the disk is fast again.
+   */
+  private syncSoon(fd: number): void {
+    if (this.syncing >= MAX_FSYNCS_IN_FLIGHT) return;
+    const group = this.syncGroup;
+    if (group.length === 0) return;
+    this.syncGroup = [];
+    this.stats.fsyncs++;
+    const now = Date.now();
+    if (this.syncing === 0 && (this.syncEwmaMs < ON_LOOP_MAX_MS || now - this.lastLoopSync > PROBE_EVERY_MS)) {
+      const started = performance.now();
+      let error: Error | null = null;
+      try {
+        fdatasyncSync(fd);
+      } catch (err) {
+        error = err as Error;
+      }
+      const ms = performance.now() - started;
+      // Each sync on the loop moves the average a little; a probe (made while in pool mode) counts half.
+      const weight = this.syncEwmaMs < ON_LOOP_MAX_MS ? 0.2 : 0.5;
+      this.syncEwmaMs = this.lastLoopSync === 0 ? ms : (1 - weight) * this.syncEwmaMs + weight * ms;
+      this.lastLoopSync = now;
+      this.stats.fsyncMs += ms;
+      this.stats.loopSyncs++;
+      this.synced(fd, group, error);
+      return;
+    }
+    this.syncing++;
+    const started = performance.now();
+    fdatasync(fd, (err) => {
+      this.syncing--;
+      this.stats.fsyncMs += performance.now() - started;
+      this.synced(fd, group, err);
+    });
+  }
+
+  private synced(fd: number, group: ((failure?: AppError) => void)[], err: Error | null): void {
+    const failure = err
+      ? new AppError('STORE_UNAVAILABLE', `The inbox could not sync to disk: ${err.message}`, { status: 503 })
+      : undefined;
+    for (const settle of group) settle(failure);
+    if (this.recentKeys.size >= INDEX_AT) this.indexKeys();
+    if (this.syncGroup.length > 0) this.syncSoon(fd);
+    else if (this.pending.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** An fd of the journal's WAL file when the journal is in WAL mode (else null: plain synchronous=FULL commits). */
+  private walFd(): number | null {
+    if (this.wal !== undefined) return this.wal;
+    this.wal = null;
+    try {
+      const mode = String(this.db.pragma('journal_mode', { simple: true })).toLowerCase();
+      this.syncMode = String(this.db.pragma('synchronous', { simple: true })) === '3' ? 'EXTRA' : 'FULL';
+      if (mode === 'wal' && this.walPath) {
+        // Make sure the WAL file exists before opening it.
+        this.db.prepare('SELECT count(*) FROM webhook_inbox WHERE id = -1').get();
+        this.wal = openSync(this.walPath, 'r');
+      }
+    } catch {
+      this.wal = null;
+    }
+    return this.wal;
+  }
+
+  /** Waits for everything appended so far to be committed and synced (graceful stop). */
+  async settle(): Promise<void> {
+    while (this.pending.length > 0 || this.scheduled || this.syncing > 0 || this.syncGroup.length > 0) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /** Starts the periodic key-index pass (see `indexKeys`). */
+  start(): void {
+    if (this.indexTimer) return;
+    this.indexTimer = setInterval(() => {
+      try {
+        this.indexKeys();
+      } catch {
+        // retried next tick; the keys stay in memory meanwhile
+      }
+    }, INDEX_EVERY_MS);
+    this.indexTimer.unref?.();
+  }
+
+  close(): void {
+    if (this.indexTimer) clearInterval(this.indexTimer);
+    this.indexTimer = null;
+    try {
+      while (this.indexKeys() > 0) {
+        // drain everything before closing
+      }
+    } catch {
+      // rebuilt from the inbox at the next start
+    }
+    if (this.wal !== undefined && this.wal !== null) {
+      try {
+        closeSync(this.wal);
+      } catch {
+        // already closed
+      }
+    }
+    this.wal = undefined;
+  }
+
+  // ---------- queries ----------
+
+  get(id: number): InboxRow | undefined {
+    return this.db.prepare('SELECT * FROM webhook_inbox WHERE id = ?').get(id) as InboxRow | undefined;
+  }
+
+  detail(id: number): WebhookEventDetail | null {
+    const row = this.get(id);
+    if (!row) return null;
+    let json: unknown = null;
+    const t = row.body.trimStart();
+    if (t.startsWith('{') || t.startsWith('[')) {
+      try {
+        json = JSON.parse(row.body);
+      } catch {
+        json = null;
+      }
+    }
+    let headers: Record<string, string> = {};
+    try {
+      headers = JSON.parse(row.headers);
+    } catch {
+      headers = {};
+    }
+    return {
+      ...summarise(row),
+      contentType: row.content_type,
+      headers,
+      body: row.body,
+      json,
+      dedupeKey: row.dedupe_key,
+      contentHash: row.content_hash,
+      processedAt: row.processed_at ? new Date(row.processed_at).toISOString() : null,
+      table: row.target_table,
+    };
+  }
+
+  list(filter: {
+    source?: string;
+    topic?: string;
+    symbol?: string;
+    status?: InboxStatus;
+    from?: number;
+    to?: number;
+    before?: number;
+    limit: number;
+  }): { items: WebhookEventSummary[]; nextBefore: number | null } {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.source) {
+      where.push('source = ?');
+      params.push(filter.source);
+    }
+    if (filter.topic) {
+      where.push('topic = ?');
+      params.push(filter.topic);
+    }
+    if (filter.symbol) {
+      where.push('symbol = ?');
+      params.push(filter.symbol.toUpperCase());
+    }
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.from !== undefined) {
+      where.push('received_at >= ?');
+      params.push(filter.from);
+    }
+    if (filter.to !== undefined) {
+      where.push('received_at <= ?');
+      params.push(filter.to);
+    }
+    if (filter.before !== undefined) {
+      where.push('id < ?');
+      params.push(filter.before);
+    }
+    const sql = `SELECT id, source, route, topic, symbol, received_at, status, attempts, last_error, length(CAST(body AS BLOB)) AS size
+      FROM webhook_inbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, filter.limit + 1) as (InboxRow & { size: number })[];
+    const more = rows.length > filter.limit;
+    const items = rows.slice(0, filter.limit).map(summarise);
+    return { items, nextBefore: more ? items[items.length - 1].id : null };
+  }
+
+  /**
+   * Cheap enough to call every second on a large inbox: pending/failed/dead come from partial
+   * indexes (small sets), done is the rest (rows are never deleted, so max(id) is the row count).
+   */
+  counts(): { pending: number; failed: number; dead: number; done: number } {
+    const out = { pending: 0, failed: 0, dead: 0, done: 0 };
+    for (const r of this.stmts.counts.all() as { status: InboxStatus; n: number }[]) out[r.status] = r.n;
+    out.dead = (this.stmts.deadCount.get() as { n: number }).n;
+    const total = (this.stmts.total.get() as { n: number | null }).n ?? 0;
+    out.done = Math.max(0, total - out.pending - out.failed - out.dead);
+    return out;
+  }
+
+  /** Rows the processor should work on now, oldest first. */
+  due(now: number, limit: number): InboxRow[] {
+    return this.stmts.due.all(now, limit) as InboxRow[];
+  }
+
+  /**
+   * Not synced on its own (synchronous=NORMAL; the next inbox fsync covers it): if a crash loses
+   * the mark, the rows are simply processed again, which the warehouse keys make harmless.
+   */
+  markDone(ids: { id: number; table: string | null }[], now: number): void {
+    const tx = this.db.transaction(() => {
+      for (const { id, table } of ids) this.stmts.done.run(now, table, id);
+    });
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      tx();
+    } finally {
+      this.db.pragma(`synchronous = ${this.syncMode}`);
+    }
+  }
+
+  markFailed(id: number, error: string, attempts: number, nextAttemptAt: number | null, dead: boolean): void {
+    this.stmts.failed.run(dead ? 'dead' : 'failed', attempts, error.slice(0, 2000), nextAttemptAt, id);
+  }
+
+  /** Queues events again (replay): status back to pending, attempts reset. Returns how many. */
+  requeue(ids: number[] | 'dead'): number {
+    if (ids === 'dead') {
+      return this.db
+        .prepare("UPDATE webhook_inbox SET status='pending', attempts=0, next_attempt_at=NULL WHERE status='dead'")
+        .run().changes;
+    }
+    const stmt = this.db.prepare("UPDATE webhook_inbox SET status='pending', attempts=0, next_attempt_at=NULL WHERE id = ?");
+    let n = 0;
+    this.db.transaction(() => {
+      for (const id of ids) n += stmt.run(id).changes;
+    })();
+    return n;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+}
+
+export function summarise(
+  row: Pick<InboxRow, 'id' | 'source' | 'route' | 'topic' | 'symbol' | 'received_at' | 'status' | 'attempts' | 'last_error'> & {
+    size?: number;
+    body?: string;
+  },
+): WebhookEventSummary {
+  return {
+    id: row.id,
+    source: row.source,
+    route: row.route,
+    topic: row.topic,
+    symbol: row.symbol,
+    receivedAt: new Date(row.received_at).toISOString(),
+    status: row.status,
+    attempts: row.attempts,
+    error: row.last_error,
+    size: row.size ?? (row.body !== undefined ? Buffer.byteLength(row.body) : 0),
+  };
+}
+
+interface KeyIndex {
+  /** The event already stored under this key (this batch, not yet indexed, or indexed). */
+  find(key: string): { id: number; hash: string } | undefined;
+  /** Remembers a key stored by the current transaction. */
+  add(key: string, id: number, hash: string): void;
+}
+
+function prepare(db: Database.Database, keys: KeyIndex) {
+  const insert = db.prepare(`INSERT INTO webhook_inbox
+    (source, route, topic, symbol, headers, content_type, body, received_at, dedupe_key, content_hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const recent = db.prepare(
+    "SELECT id FROM webhook_inbox WHERE source = 'tradingview' AND content_hash = ? AND received_at >= ? ORDER BY id DESC LIMIT 1",
+  );
+  const tx = db.transaction((batch: Pending[], outcomes: (InboxAppendResult | AppError)[], accepted: WebhookEventSummary[]) => {
+    for (const { item } of batch) {
+      if (item.windowMs !== undefined && item.windowMs > 0) {
+        const prior = recent.get(item.contentHash, item.receivedAt - item.windowMs) as { id: number } | undefined;
+        if (prior) {
+          outcomes.push({ id: prior.id, duplicate: true });
+          continue;
+        }
+      }
+      const existing = item.uniqueKey ? undefined : keys.find(item.dedupeKey);
+      if (existing) {
+        if (existing.hash === item.contentHash) outcomes.push({ id: existing.id, duplicate: true });
+        else {
+          outcomes.push(
+            new AppError(
+              'DUPLICATE_CONFLICT',
+              `An event with the same id (${item.dedupeKey}) but different content was already stored`,
+              {
+                status: 409,
+                details: { existingId: existing.id, dedupeKey: item.dedupeKey },
+              },
+            ),
+          );
+        }
+        continue;
+      }
+      const headers = JSON.stringify(item.headers);
+      const values = [
+        item.source,
+        item.route,
+        item.topic,
+        item.symbol,
+        headers,
+        item.contentType,
+        item.body,
+        item.receivedAt,
+        item.dedupeKey,
+        item.contentHash,
+      ] as const;
+      let id = 0;
+      let extra: { jobId?: string; created?: boolean } | undefined;
+      if (item.withinCommit) {
+        const hook = item.withinCommit;
+        try {
+          // A nested transaction is a savepoint: a failing hook undoes only this event.
+          db.transaction(() => {
+            id = Number(insert.run(...values).lastInsertRowid);
+            extra = hook(id);
+          })();
+        } catch (err) {
+          outcomes.push(err instanceof AppError ? err : new AppError('SIDE_EFFECT_FAILED', errorMessage(err), { status: 422 }));
+          continue;
+        }
+      } else {
+        id = Number(insert.run(...values).lastInsertRowid);
+      }
+      if (!item.uniqueKey) keys.add(item.dedupeKey, id, item.contentHash);
+      outcomes.push({ id, duplicate: extra?.created === false, jobId: extra?.jobId });
+      if (extra?.created !== false) {
+        accepted.push({
+          id,
+          source: item.source,
+          route: item.route,
+          topic: item.topic,
+          symbol: item.symbol,
+          receivedAt: new Date(item.receivedAt).toISOString(),
+          status: 'pending',
+          attempts: 0,
+          error: null,
+          size: Buffer.byteLength(item.body),
+        });
+      }
+    }
+  });
+  const counts = db.prepare(
+    "SELECT status, count(*) AS n FROM webhook_inbox INDEXED BY webhook_inbox_work WHERE status IN ('pending', 'failed') GROUP BY status",
+  );
+  const deadCount = db.prepare("SELECT count(*) AS n FROM webhook_inbox INDEXED BY webhook_inbox_dead WHERE status = 'dead'");
+  const total = db.prepare('SELECT max(id) AS n FROM webhook_inbox');
+  const due = db.prepare(`SELECT * FROM webhook_inbox
+    WHERE status IN ('pending', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+    ORDER BY id LIMIT ?`);
+  const done = db.prepare(
+    "UPDATE webhook_inbox SET status='done', processed_at=?, target_table=?, last_error=NULL, next_attempt_at=NULL WHERE id=?",
+  );
+  const failed = db.prepare('UPDATE webhook_inbox SET status=?, attempts=?, last_error=?, next_attempt_at=? WHERE id=?');
+  return { tx, counts, deadCount, total, due, done, failed };
+}
+
+export const INBOX_JOURNAL_SQL = `
+  CREATE TABLE webhook_inbox (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    route TEXT NOT NULL,
+    topic TEXT,
+    symbol TEXT,
+    headers TEXT NOT NULL DEFAULT '{}',
+    content_type TEXT,
+    body TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt_at INTEGER,
+    processed_at INTEGER,
+    target_table TEXT
+  );
+  CREATE INDEX webhook_inbox_work ON webhook_inbox (id) WHERE status IN ('pending', 'failed');
+  CREATE INDEX webhook_inbox_dead ON webhook_inbox (id) WHERE status = 'dead';
+  CREATE INDEX webhook_inbox_tv_hash ON webhook_inbox (content_hash, received_at) WHERE source = 'tradingview';
+  CREATE TABLE webhook_dedupe (
+    key TEXT PRIMARY KEY,
+    inbox_id INTEGER NOT NULL,
+    content_hash TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE webhook_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  CREATE TABLE webhook_rejected (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at INTEGER NOT NULL,
+    route TEXT NOT NULL,
+    source TEXT,
+    remote TEXT,
+    status INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    issues TEXT NOT NULL DEFAULT '[]',
+    content_type TEXT,
+    body_size INTEGER NOT NULL DEFAULT 0,
+    body_excerpt TEXT NOT NULL DEFAULT ''
+  );
+`;

@@ -1,0 +1,360 @@
+/**
+ * The webhook listener: its own fastify server (never the control API's port). Cheap refusals
+ * first (rate, allowlist — before the body is read), then size/content type (fastify), then auth,
+ * then the route's payload check, then the inbox append; the 2xx is sent only after the commit.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { AppError, type Clock, errorMessage, type Logger } from '../platform';
+import { bearerToken, hasSignatureHeaders, secretEquals, signingKey, verifyStandardWebhook } from './auth';
+import { IngestError, type IngestMeta, type IngestResult, type WebhookIngest } from './ingest';
+import { type Allowlist, clientAddress, hasForwardingHeaders, isLoopbackAddress } from './net';
+import type { FieldIssue } from './payloads';
+import { TokenBuckets } from './rate-limit';
+import type { RejectedLog } from './rejected';
+
+export interface ListenerSettings {
+  secret: string;
+  allowlist: Allowlist;
+  ratePerSecond: number;
+  bodyLimit: number;
+}
+
+export interface ListenerHooks {
+  onAccepted(result: IngestResult, duplicate: boolean, at: number): void;
+  onError(message: string): void;
+}
+
+const KEPT_HEADERS = ['content-type', 'user-agent', 'x-forwarded-for', 'cf-connecting-ip', 'webhook-id', 'webhook-timestamp'];
+
+type Req = FastifyRequest<{ Params: { token?: string }; Body: Buffer | undefined }>;
+
+interface Ctx {
+  source: string;
+  route: string;
+  remote: string;
+  receivedAt: number;
+}
+
+export function routeSource(url: string): string {
+  const path = url.split('?')[0];
+  if (path.startsWith('/tradingview')) return 'tradingview';
+  if (path === '/uw') return 'uw';
+  if (path === '/gex') return 'gex';
+  if (path === '/gex_history_url') return 'gex_history_url';
+  return 'unknown';
+}
+
+export function buildListener(deps: {
+  ingest: WebhookIngest;
+  rejected: RejectedLog;
+  settings: () => ListenerSettings;
+  clock: Clock;
+  logger: Logger;
+  hooks: ListenerHooks;
+}): FastifyInstance {
+  const { ingest, rejected, clock, logger, hooks } = deps;
+  const initial = deps.settings();
+  const app = Fastify({
+    logger: false,
+    bodyLimit: initial.bodyLimit,
+    connectionTimeout: 15_000,
+    keepAliveTimeout: 5_000,
+    requestTimeout: 5_000,
+    routerOptions: { maxParamLength: 512 },
+    return503OnClosing: true,
+  });
+  app.server.headersTimeout = 5_000;
+  const buckets = new TokenBuckets(initial.ratePerSecond, initial.ratePerSecond * 2);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const ctxOf = (req: FastifyRequest): Ctx => {
+    const c = (req as unknown as { mdCtx?: Ctx }).mdCtx;
+    if (c) return c;
+    const made: Ctx = {
+      source: routeSource(req.url),
+      route: req.url.split('?')[0].slice(0, 200),
+      remote: clientAddress(req.socket.remoteAddress, req.headers),
+      receivedAt: clock.now(),
+    };
+    (req as unknown as { mdCtx?: Ctx }).mdCtx = made;
+    return made;
+  };
+
+  const refuse = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    code: string,
+    message: string,
+    issues: FieldIssue[] = [],
+    body?: Buffer,
+  ) => {
+    const ctx = ctxOf(req);
+    const secret = deps.settings().secret;
+    let excerpt = body ? body.subarray(0, 2048).toString('utf8') : '';
+    if (secret && excerpt) excerpt = excerpt.split(secret).join('********');
+    rejected.record({
+      receivedAt: ctx.receivedAt,
+      route: ctx.route.replace(/^\/tradingview\/.+$/, '/tradingview/********'),
+      source: ctx.source,
+      remote: ctx.remote,
+      status,
+      code,
+      message,
+      issues,
+      contentType: (req.headers['content-type'] as string | undefined) ?? null,
+      bodySize: body?.length ?? Number(req.headers['content-length'] ?? 0),
+      bodyExcerpt: excerpt,
+    });
+    return reply.code(status).send({ ok: false, error: { code, status, message, issues } });
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    const ctx = ctxOf(req);
+    const s = deps.settings();
+    buckets.configure(s.ratePerSecond, s.ratePerSecond * 2);
+    const take = buckets.take(`${ctx.source}|${ctx.remote}`, ctx.receivedAt);
+    if (!take.ok) {
+      reply.header('Retry-After', String(take.retryAfterSeconds));
+      return refuse(
+        req,
+        reply,
+        429,
+        'rate_limited',
+        `More than ${s.ratePerSecond} requests/s from ${ctx.remote} to ${ctx.source}`,
+        [{ path: [], message: 'rate limit exceeded', hint: `retry after ${take.retryAfterSeconds}s` }],
+      );
+    }
+    if (ctx.source === 'tradingview' && !s.allowlist.allows(ctx.remote)) {
+      return refuse(req, reply, 403, 'ip_not_allowed', `${ctx.remote} is not in WEBHOOK_ALLOWLIST`);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
+      return refuse(req, reply, 415, 'unsupported_media_type', 'Content-Type must be application/json or text/plain', [
+        {
+          path: ['content-type'],
+          message: `got ${req.headers['content-type'] ?? 'none'}`,
+          hint: 'send Content-Type: application/json',
+        },
+      ]);
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+      return refuse(req, reply, 413, 'body_too_large', `Body larger than ${deps.settings().bodyLimit} bytes`, [
+        { path: [], message: 'body too large', hint: `keep bodies under ${deps.settings().bodyLimit} bytes` },
+      ]);
+    }
+    if (status >= 400 && status < 500) {
+      return refuse(req, reply, status, (err.code ?? 'bad_request').toLowerCase(), err.message);
+    }
+    hooks.onError(errorMessage(err));
+    logger.error('webhook listener error', { error: errorMessage(err), url: req.url });
+    return reply.code(500).send({ ok: false, error: { code: 'internal', status: 500, message: 'internal error' } });
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    refuse(req, reply, 404, 'not_found', `No webhook route ${req.method} ${ctxOf(req).route}`, [
+      { path: [], message: 'unknown route', hint: 'POST to /tradingview/<token>, /uw, /gex or /gex_history_url' },
+    ]),
+  );
+
+  app.get('/health', async () => ({ ok: true }));
+
+  /** Shared-secret / signature auth. Returns the verified webhook-id, if any, or sends the refusal. */
+  const authenticate = (
+    req: Req,
+    reply: FastifyReply,
+    body: Buffer,
+    options: { pathToken?: string; bodySecret?: () => boolean } = {},
+  ): { ok: true; signedId?: string } | { ok: false } => {
+    const { secret } = deps.settings();
+    if (!secret) {
+      if (isLoopbackAddress(req.socket.remoteAddress) && !hasForwardingHeaders(req.headers)) return { ok: true };
+      refuse(
+        req,
+        reply,
+        401,
+        'no_secret_configured',
+        'WEBHOOK_SECRET is not set: only local, un-forwarded requests are accepted',
+        [],
+        body,
+      );
+      return { ok: false };
+    }
+    if (options.pathToken !== undefined) {
+      if (secretEquals(options.pathToken, secret)) return { ok: true };
+      refuse(req, reply, 401, 'bad_token', 'The token in the URL does not match WEBHOOK_SECRET', [], body);
+      return { ok: false };
+    }
+    if (hasSignatureHeaders(req.headers)) {
+      const check = verifyStandardWebhook(signingKey(secret), req.headers, body, clock.now());
+      if (check.ok) return { ok: true, signedId: check.id };
+      refuse(req, reply, 401, check.code, check.message, [], body);
+      return { ok: false };
+    }
+    const bearer = bearerToken(req.headers.authorization);
+    if (bearer !== undefined) {
+      if (secretEquals(bearer, secret)) return { ok: true };
+      refuse(req, reply, 401, 'bad_token', 'The bearer token does not match WEBHOOK_SECRET', [], body);
+      return { ok: false };
+    }
+    if (options.bodySecret?.()) return { ok: true };
+    refuse(
+      req,
+      reply,
+      401,
+      'auth_required',
+      options.bodySecret
+        ? 'Put the secret in the URL (/tradingview/<secret>) or a "secret"/"passphrase" field of the JSON body'
+        : 'Sign with Standard Webhooks (webhook-id/-timestamp/-signature) or send Authorization: Bearer <secret>',
+      [],
+      body,
+    );
+    return { ok: false };
+  };
+
+  const metaOf = (req: Req, ctx: Ctx, signedId?: string): IngestMeta => {
+    const headers: Record<string, string> = {};
+    for (const h of KEPT_HEADERS) {
+      const v = req.headers[h];
+      if (typeof v === 'string') headers[h] = v.slice(0, 500);
+    }
+    headers['x-peer'] = req.socket.remoteAddress ?? '';
+    headers['x-client'] = ctx.remote;
+    const isTest =
+      req.headers['x-marketdesk-test'] === '1' &&
+      isLoopbackAddress(req.socket.remoteAddress) &&
+      !hasForwardingHeaders(req.headers);
+    return {
+      source: isTest ? 'test' : ctx.source,
+      route: ctx.route + (req.url.includes('?') ? `?${req.url.split('?')[1].slice(0, 200)}` : ''),
+      headers,
+      contentType: (req.headers['content-type'] as string | undefined) ?? null,
+      receivedAt: ctx.receivedAt,
+      signedId,
+    };
+  };
+
+  const finish = async (req: Req, reply: FastifyReply, body: Buffer, run: () => Promise<IngestResult>) => {
+    try {
+      const res = await run();
+      hooks.onAccepted(res, res.duplicate, ctxOf(req).receivedAt);
+      const payload: Record<string, unknown> = { ok: true, id: res.id, duplicate: res.duplicate };
+      if (res.jobId) payload.jobId = res.jobId;
+      return reply.code(res.duplicate ? 200 : 202).send(payload);
+    } catch (err) {
+      if (err instanceof IngestError) return refuse(req, reply, err.status, err.code, err.message, err.issues, body);
+      if (err instanceof AppError && err.status === 409) {
+        return refuse(
+          req,
+          reply,
+          409,
+          'duplicate_conflict',
+          err.message,
+          [{ path: ['id'], message: 'same id, different content', hint: 'send a new id for a new event' }],
+          body,
+        );
+      }
+      if (err instanceof AppError && err.status === 503) {
+        hooks.onError(err.message);
+        reply.header('Retry-After', '1');
+        return reply.code(503).send({ ok: false, error: { code: 'store_unavailable', status: 503, message: err.message } });
+      }
+      throw err;
+    }
+  };
+
+  const requireBody = (req: Req, reply: FastifyReply): Buffer | null => {
+    const body = req.body;
+    if (!body || body.length === 0) {
+      refuse(req, reply, 400, 'empty_body', 'The request has no body', [
+        { path: [], message: 'empty body', hint: 'send a JSON body' },
+      ]);
+      return null;
+    }
+    return body;
+  };
+
+  const parseJson = (req: Req, reply: FastifyReply, body: Buffer): { ok: true; value: unknown } | { ok: false } => {
+    try {
+      return { ok: true, value: JSON.parse(body.toString('utf8')) };
+    } catch (err) {
+      refuse(
+        req,
+        reply,
+        400,
+        'invalid_json',
+        'The body is not valid JSON',
+        [{ path: [], message: errorMessage(err), hint: 'send valid JSON' }],
+        body,
+      );
+      return { ok: false };
+    }
+  };
+
+  const tradingView = async (req: Req, reply: FastifyReply) => {
+    const body = requireBody(req, reply);
+    if (!body) return reply;
+    const text = body.toString('utf8');
+    const token = req.params.token;
+    const auth = authenticate(req, reply, body, {
+      pathToken: token,
+      bodySecret: () => {
+        if (!text.trimStart().startsWith('{')) return false;
+        try {
+          const json = JSON.parse(text) as Record<string, unknown>;
+          const { secret } = deps.settings();
+          // Every candidate is compared (no short-circuit) so timing does not say which field matched.
+          const hits = ['secret', 'passphrase', 'key'].map((f) => secretEquals(json[f], secret));
+          return hits.some(Boolean);
+        } catch {
+          return false;
+        }
+      },
+    });
+    if (!auth.ok) return reply;
+    const ctx = ctxOf(req);
+    return finish(req, reply, body, () => ingest.tradingView(text, metaOf(req, ctx, auth.signedId)));
+  };
+
+  app.post('/tradingview/:token', tradingView);
+  app.post('/tradingview', tradingView);
+
+  const jsonRoute =
+    (run: (value: unknown, raw: string, meta: IngestMeta) => Promise<IngestResult>, options: { textIsValue?: boolean } = {}) =>
+    async (req: Req, reply: FastifyReply) => {
+      const body = requireBody(req, reply);
+      if (!body) return reply;
+      const auth = authenticate(req, reply, body);
+      if (!auth.ok) return reply;
+      const raw = body.toString('utf8');
+      let value: unknown;
+      const isText = String(req.headers['content-type'] ?? '').startsWith('text/plain');
+      if (isText && options.textIsValue && !raw.trimStart().startsWith('{')) value = raw;
+      else {
+        const parsed = parseJson(req, reply, body);
+        if (!parsed.ok) return reply;
+        value = parsed.value;
+      }
+      return finish(req, reply, body, () => run(value, raw, metaOf(req, ctxOf(req), auth.signedId)));
+    };
+
+  app.post(
+    '/uw',
+    jsonRoute((v, raw, meta) => ingest.uw(v, raw, meta)),
+  );
+  app.post(
+    '/gex',
+    jsonRoute((v, raw, meta) => ingest.gex(v, raw, meta)),
+  );
+  app.post(
+    '/gex_history_url',
+    jsonRoute((v, raw, meta) => ingest.historyUrl(v, raw, meta), { textIsValue: true }),
+  );
+
+  return app;
+}

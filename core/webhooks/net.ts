@@ -1,0 +1,165 @@
+/**
+ * Network checks: the client address behind a loopback tunnel, the source-IP allowlist, and the
+ * refusal of loopback/private/link-local URLs for history imports (SSRF).
+ */
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+
+export function isLoopbackAddress(addr: string | undefined): boolean {
+  if (!addr) return false;
+  const a = stripMapped(addr);
+  return a === '::1' || a.startsWith('127.');
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || isLoopbackAddress(h);
+}
+
+export function stripMapped(addr: string): string {
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}
+
+const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'cf-connecting-ip', 'true-client-ip'];
+
+export function hasForwardingHeaders(headers: Record<string, unknown>): boolean {
+  return FORWARDING_HEADERS.some((h) => headers[h] !== undefined);
+}
+
+/**
+ * The client as far as we can trust it: the socket peer, or — only when the peer is loopback
+ * (a local tunnel such as cloudflared/ngrok) — the right-most X-Forwarded-For entry, which is
+ * the address the tunnel itself saw (left-most entries can be forged by the sender).
+ */
+export function clientAddress(peer: string | undefined, headers: Record<string, string | string[] | undefined>): string {
+  const p = stripMapped(peer ?? '');
+  if (!isLoopbackAddress(p)) return p;
+  const xff = headers['x-forwarded-for'];
+  const value = Array.isArray(xff) ? xff.join(',') : xff;
+  if (!value) return p;
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const last = parts[parts.length - 1];
+  return last && isIP(stripMapped(last)) ? stripMapped(last) : p;
+}
+
+export class Allowlist {
+  private readonly list = new BlockList();
+  readonly size: number;
+  readonly invalid: string[] = [];
+
+  constructor(entries: readonly string[]) {
+    let n = 0;
+    for (const raw of entries) {
+      const [addr, prefix] = raw.trim().split('/');
+      const family = isIP(addr);
+      if (!family) {
+        this.invalid.push(raw);
+        continue;
+      }
+      const type = family === 6 ? 'ipv6' : 'ipv4';
+      if (prefix === undefined) this.list.addAddress(addr, type);
+      else {
+        const bits = Number(prefix);
+        if (!Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
+          this.invalid.push(raw);
+          continue;
+        }
+        this.list.addSubnet(addr, bits, type);
+      }
+      n++;
+    }
+    this.size = n;
+  }
+
+  /** An empty allowlist allows everyone. */
+  allows(addr: string): boolean {
+    if (this.size === 0) return true;
+    const a = stripMapped(addr);
+    const family = isIP(a);
+    if (!family) return false;
+    return this.list.check(a, family === 6 ? 'ipv6' : 'ipv4');
+  }
+}
+
+const PRIVATE = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+}
+for (const [net, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
+  PRIVATE.addSubnet(net, bits, 'ipv6');
+}
+
+export function isPrivateAddress(addr: string): boolean {
+  const a = stripMapped(addr.replace(/^\[|\]$/g, ''));
+  const family = isIP(a);
+  if (!family) return false;
+  return PRIVATE.check(a, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+export type UrlCheck = { ok: true; url: URL } | { ok: false; message: string };
+
+/**
+ * http(s) only; refuses loopback, private, link-local and similar targets unless allowed — both
+ * as written and as the host name resolves. The importer must check again when it connects
+ * (DNS can change between now and then).
+ */
+export async function checkPublicUrl(
+  raw: string,
+  options: { allowPrivate: boolean; resolve?: (host: string) => Promise<string[]> },
+): Promise<UrlCheck> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, message: 'not a valid absolute URL' };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, message: 'only http:// and https:// URLs' };
+  if (url.username || url.password) return { ok: false, message: 'URLs with credentials are refused' };
+  if (options.allowPrivate) return { ok: true, url };
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) {
+    return { ok: false, message: `${host} is a local host name (set WEBHOOK_ALLOW_PRIVATE_URLS to allow)` };
+  }
+  if (isIP(host)) {
+    if (isPrivateAddress(host)) {
+      return { ok: false, message: `${host} is a loopback/private/link-local address (set WEBHOOK_ALLOW_PRIVATE_URLS to allow)` };
+    }
+    return { ok: true, url };
+  }
+  const resolve =
+    options.resolve ?? (async (h: string) => (await lookup(h, { all: true, verbatim: true })).map((r) => r.address));
+  let addrs: string[];
+  try {
+    addrs = await Promise.race([
+      resolve(host),
+      new Promise<string[]>((_, reject) => setTimeout(() => reject(new Error('DNS timeout')), 2000).unref()),
+    ]);
+  } catch (err) {
+    return { ok: false, message: `${host} does not resolve (${(err as Error).message})` };
+  }
+  const bad = addrs.find(isPrivateAddress);
+  if (bad)
+    return { ok: false, message: `${host} resolves to ${bad}, a private address (set WEBHOOK_ALLOW_PRIVATE_URLS to allow)` };
+  return { ok: true, url };
+}

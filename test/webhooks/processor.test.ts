@@ -1,0 +1,103 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
+import { BASE_ENV, call, count, fixture, fixtureJson, post, SECRET } from './support';
+
+const auth = { authorization: `Bearer ${SECRET}` };
+const HOUR = 3_600_000;
+
+async function sendMix(t: TestWorkstation): Promise<void> {
+  const trade = fixtureJson<[string, Record<string, unknown>]>('uw-option-trade.json');
+  for (let i = 0; i < 25; i++) {
+    const res = await post(t.ws, '/uw', JSON.stringify([trade[0], { ...trade[1], id: `trade-${i}` }]), { headers: auth });
+    expect(res.status).toBe(202);
+  }
+  expect((await post(t.ws, '/uw', fixture('uw-flow-alert.json'), { headers: auth })).status).toBe(202);
+  expect((await post(t.ws, '/gex', fixture('gexbot-classic.json'), { headers: auth })).status).toBe(202);
+  expect((await post(t.ws, `/tradingview/${SECRET}`, fixture('tradingview-strategy.json'))).status).toBe(202);
+}
+
+async function tableCounts(t: TestWorkstation) {
+  const out: Record<string, number> = {};
+  for (const table of ['alerts', 'option_trades', 'flow_alerts', 'gex_snapshots', 'gex_strikes', 'uw_events'])
+    out[table] = await count(t.ws, table);
+  return out;
+}
+
+describe('the processor: inbox → warehouse tables, idempotent, replayable, with dead letters', () => {
+  let t: TestWorkstation;
+  beforeEach(async () => {
+    t = await openTestWorkstation(BASE_ENV);
+  });
+  afterEach(async () => {
+    await t.dispose();
+  });
+
+  it('moves accepted events into their tables in the background and marks them done', async () => {
+    await sendMix(t);
+    const deadline = Date.now() + 10_000;
+    while (t.ws.webhooks.inbox.counts().done < 28 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(t.ws.webhooks.inbox.counts()).toEqual({ pending: 0, failed: 0, dead: 0, done: 28 });
+    expect(await tableCounts(t)).toEqual({
+      alerts: 1,
+      option_trades: 25,
+      flow_alerts: 1,
+      gex_snapshots: 1,
+      gex_strikes: 4,
+      uw_events: 0,
+    });
+    const detail = await call<{ table: string; status: string }>(t.ws, 'webhooks.event', { id: 1 });
+    expect(detail).toMatchObject({ table: 'option_trades', status: 'done' });
+  });
+
+  it('replaying every stored event (e.g. after a normaliser fix) rewrites rows without duplicating them', async () => {
+    await sendMix(t);
+    await t.ws.webhooks.processor.drain();
+    const before = await tableCounts(t);
+    // Someone damaged a row; a replay restores it from the raw event.
+    await t.ws.stores.warehouse.run("UPDATE option_trades SET price = -1 WHERE id = 'trade-3'");
+    const ids = (t.ws.stores.journal.db.prepare('SELECT id FROM webhook_inbox').all() as { id: number }[]).map((r) => r.id);
+    const { queued } = await call<{ queued: number }>(t.ws, 'webhooks.reprocess', { ids });
+    expect(queued).toBe(ids.length);
+    await t.ws.webhooks.processor.drain();
+    expect(await tableCounts(t)).toEqual(before);
+    const fixed = await t.ws.stores.warehouse.rows<{ price: number }>("SELECT price FROM option_trades WHERE id = 'trade-3'");
+    expect(fixed[0].price).toBe(6.85);
+    // Processing the same rows twice in a row (a crash between warehouse commit and "done") is harmless too.
+    t.ws.webhooks.inbox.requeue(ids);
+    await t.ws.webhooks.processor.drain();
+    t.ws.webhooks.inbox.requeue(ids);
+    await t.ws.webhooks.processor.drain();
+    expect(await tableCounts(t)).toEqual(before);
+  });
+
+  it('a failing write is retried with backoff, then parked as a dead letter with its error, and re-processed on demand', async () => {
+    await t.ws.webhooks.processor.stop();
+    const wh = t.ws.stores.warehouse;
+    await wh.run('ALTER TABLE flow_alerts RENAME TO flow_alerts_away');
+    await sendMix(t);
+    let now = Date.now();
+    await t.ws.webhooks.processor.drain({ now });
+    expect(await count(t.ws, 'option_trades')).toBe(25); // the rest of the batch is not held back
+    expect(t.ws.webhooks.inbox.counts()).toMatchObject({ failed: 1, dead: 0 });
+    for (let attempt = 2; attempt <= 5; attempt++) {
+      now += HOUR;
+      await t.ws.webhooks.processor.drain({ now });
+    }
+    const dead = await call<{ items: { id: number; error: string; attempts: number; topic: string }[] }>(
+      t.ws,
+      'webhooks.deadLetters',
+      {},
+    );
+    expect(dead.items).toHaveLength(1);
+    expect(dead.items[0]).toMatchObject({ topic: 'flow-alerts', attempts: 5 });
+    expect(dead.items[0].error).toMatch(/flow_alerts/);
+    const raw = await call<{ json: unknown }>(t.ws, 'webhooks.event', { id: dead.items[0].id });
+    expect(raw.json).toEqual(fixtureJson('uw-flow-alert.json'));
+
+    await wh.run('ALTER TABLE flow_alerts_away RENAME TO flow_alerts');
+    expect(await call(t.ws, 'webhooks.reprocess', { allDead: true })).toEqual({ queued: 1 });
+    await t.ws.webhooks.processor.drain();
+    expect(await count(t.ws, 'flow_alerts')).toBe(1);
+    expect(t.ws.webhooks.inbox.counts()).toEqual({ pending: 0, failed: 0, dead: 0, done: 28 });
+  });
+});

@@ -1,0 +1,265 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
+import { BASE_ENV, call, count, fixture, fixtureJson, inboxCount, post, SECRET, signedHeaders } from './support';
+
+describe('webhook routes: what each provider sends ends up stored and in its table', () => {
+  let t: TestWorkstation;
+  beforeEach(async () => {
+    t = await openTestWorkstation(BASE_ENV);
+  });
+  afterEach(async () => {
+    await t.dispose();
+  });
+
+  it('a TradingView strategy alert with the secret in the URL is acknowledged fast, stored without the secret and becomes an alert row', async () => {
+    const body = fixture('tradingview-strategy.json');
+    const started = performance.now();
+    const res = await post(t.ws, `/tradingview/${SECRET}`, body);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(res.status).toBe(202);
+    expect(res.json).toMatchObject({ ok: true, duplicate: false });
+    const detail = await call<{ body: string; json: Record<string, unknown>; symbol: string; topic: string }>(
+      t.ws,
+      'webhooks.event',
+      {
+        id: res.json.id,
+      },
+    );
+    expect(detail.symbol).toBe('NVDA');
+    expect(detail.topic).toBe('alert');
+    expect(detail.json.secret).toBeUndefined();
+    expect(detail.body).not.toContain('REPLACE_WITH_WEBHOOK_SECRET');
+    await t.ws.webhooks.processor.drain();
+    const rows = await t.ws.stores.warehouse.rows<Record<string, unknown>>(
+      'SELECT ticker, exchange, action, price, contracts, format, epoch_ms(bar_time) AS bar_time FROM alerts',
+    );
+    expect(rows).toEqual([
+      {
+        ticker: 'NVDA',
+        exchange: 'NASDAQ',
+        action: 'buy',
+        price: 181.42,
+        contracts: 25,
+        format: 'json',
+        bar_time: Date.parse('2025-11-04T14:35:00Z'),
+      },
+    ]);
+  });
+
+  it('TradingView may put the secret in a JSON "passphrase" field instead; it is stripped before storage', async () => {
+    const body = JSON.stringify({ passphrase: SECRET, ticker: 'TSLA', action: 'sell', close: '452.31', custom_field: 7 });
+    const res = await post(t.ws, '/tradingview', body);
+    expect(res.status).toBe(202);
+    const detail = await call<{ body: string; json: Record<string, unknown> }>(t.ws, 'webhooks.event', { id: res.json.id });
+    expect(detail.body).not.toContain(SECRET);
+    expect(detail.json).toEqual({ ticker: 'TSLA', action: 'sell', close: '452.31', custom_field: 7 });
+    await t.ws.webhooks.processor.drain();
+    const rows = await t.ws.stores.warehouse.rows<{ price: number; fields: string }>('SELECT price, fields FROM alerts');
+    expect(rows[0].price).toBe(452.31);
+    expect(JSON.parse(rows[0].fields).custom_field).toBe(7);
+  });
+
+  it('text/plain TradingView messages (free text, a|b|c, a,b,c, a broken JSON template) are stored as text, never rejected', async () => {
+    const bodies = [
+      fixture('tradingview-plain.txt'),
+      fixture('tradingview-pipe.txt'),
+      fixture('tradingview-csv.txt'),
+      '{"ticker": "NVDA", "price": }',
+    ];
+    for (const body of bodies) {
+      const res = await post(t.ws, `/tradingview/${SECRET}`, body, { contentType: 'text/plain; charset=utf-8' });
+      expect(res.status).toBe(202);
+    }
+    await t.ws.webhooks.processor.drain();
+    const rows = await t.ws.stores.warehouse.rows<{ message: string; format: string; ticker: string | null }>(
+      'SELECT message, format, ticker FROM alerts ORDER BY event_id',
+    );
+    expect(rows.map((r) => r.message)).toEqual(bodies);
+    expect(rows.every((r) => r.format === 'text')).toBe(true);
+    expect(rows[0].ticker).toBe('TSLA');
+  });
+
+  it('/uw takes Unusual Whales frames: flow alert, option trade, market GEX and per-strike GEX', async () => {
+    for (const name of ['uw-flow-alert.json', 'uw-option-trade.json', 'uw-gex.json', 'uw-gex-strike.json']) {
+      const res = await post(t.ws, '/uw', fixture(name), { headers: { authorization: `Bearer ${SECRET}` } });
+      expect(res.status, name).toBe(202);
+    }
+    await t.ws.webhooks.processor.drain();
+    const flow = await t.ws.stores.warehouse.rows<Record<string, unknown>>(
+      'SELECT id, ticker, bid, ask, epoch_ms(executed_at) AS executed_at, has_sweep FROM flow_alerts',
+    );
+    expect(flow).toEqual([
+      {
+        id: '29ed5829-e4ce-4934-876b-51985d2f9b70',
+        ticker: 'DIA',
+        bid: 7.15,
+        ask: 7.3,
+        executed_at: 1726670212748,
+        has_sweep: false,
+      },
+    ]);
+    const trades = await t.ws.stores.warehouse.rows<Record<string, unknown>>(
+      'SELECT ticker, option_symbol, strike, expiry, option_type, price, premium, side, epoch_ms(executed_at) AS executed_at FROM option_trades',
+    );
+    expect(trades).toEqual([
+      {
+        ticker: 'TSLA',
+        option_symbol: 'TSLA251121C00460000',
+        strike: 460,
+        expiry: '2025-11-21',
+        option_type: 'call',
+        price: 6.85,
+        premium: 27400,
+        side: 'ask',
+        executed_at: 1762267198123,
+      },
+    ]);
+    const snap = await t.ws.stores.warehouse.rows<{ spot: number; category: string; extra: string }>(
+      "SELECT spot, category, extra FROM gex_snapshots WHERE ticker = 'SPY'",
+    );
+    expect(snap[0].spot).toBe(562.86);
+    expect(snap[0].category).toBe('uw');
+    expect(JSON.parse(snap[0].extra).delta_per_one_percent_move_oi).toBe(null);
+    const strikes = await t.ws.stores.warehouse.rows<{ strike: number; gex_oi: number }>(
+      "SELECT strike, gex_oi FROM gex_strikes WHERE ticker = 'SPY'",
+    );
+    expect(strikes[0].strike).toBe(290);
+    expect(strikes[0].gex_oi).toBeCloseTo(174792.59 - 1172037.66, 2);
+  });
+
+  it('/uw also takes a bare payload with a topic, normalises option-symbol aliases and ISO times, and keeps unknown topics generically', async () => {
+    const bare = {
+      topic: 'option_trades',
+      id: 'trade-2',
+      option_chain_id: 'NVDA251219P00150000',
+      executed_at: '2025-11-04T15:00:00.250Z',
+      price: '2.10',
+      size: '3',
+      nbbo_bid: '2.00',
+      nbbo_ask: '2.20',
+    };
+    const auth = { authorization: `Bearer ${SECRET}` };
+    expect((await post(t.ws, '/uw', JSON.stringify(bare), { headers: auth })).status).toBe(202);
+    const news = { type: 'news', headline: 'Fed holds rates', id: 'n-1', created_at: 1762267198000 };
+    expect((await post(t.ws, '/uw', JSON.stringify(news), { headers: auth })).status).toBe(202);
+    const odd = ['market_tide', { ticker: 'SPY', net_call_premium: '123.4', timestamp: 1762267198000 }];
+    expect((await post(t.ws, '/uw', JSON.stringify(odd), { headers: auth })).status).toBe(202);
+    await t.ws.webhooks.processor.drain();
+    const trade = await t.ws.stores.warehouse.rows<Record<string, unknown>>(
+      'SELECT ticker, strike, option_type, expiry, size, side, epoch_ms(executed_at) AS executed_at FROM option_trades',
+    );
+    expect(trade).toEqual([
+      {
+        ticker: 'NVDA',
+        strike: 150,
+        option_type: 'put',
+        expiry: '2025-12-19',
+        size: 3,
+        side: 'mid',
+        executed_at: Date.parse('2025-11-04T15:00:00.250Z'),
+      },
+    ]);
+    const events = await t.ws.stores.warehouse.rows<{ topic: string; ticker: string | null }>(
+      'SELECT topic, ticker FROM uw_events ORDER BY topic',
+    );
+    expect(events).toEqual([
+      { topic: 'market_tide', ticker: 'SPY' },
+      { topic: 'news', ticker: null },
+    ]);
+  });
+
+  it('/gex stores a gexbot classic snapshot as one snapshot row plus its strike rows, readable as the latest GEX of the ticker', async () => {
+    const body = fixture('gexbot-classic.json');
+    const res = await post(t.ws, '/gex', body, { headers: signedHeaders(SECRET, body) });
+    expect(res.status).toBe(202);
+    await t.ws.webhooks.processor.drain();
+    expect(await count(t.ws, 'gex_snapshots')).toBe(1);
+    expect(await count(t.ws, 'gex_strikes')).toBe(4);
+    const latest = await call<{
+      snapshot: { spot: number; zeroGamma: number; strikes: { strike: number; gexVol: number }[]; ts: string };
+    }>(t.ws, 'webhooks.gexLatest', { ticker: 'spx' });
+    expect(latest.snapshot.spot).toBe(7138.55);
+    expect(latest.snapshot.zeroGamma).toBe(7112.95);
+    expect(latest.snapshot.ts).toBe(new Date(1777492800 * 1000).toISOString());
+    expect(latest.snapshot.strikes.map((s) => s.strike)).toEqual([6890, 6895, 7135, 7385]);
+    expect(latest.snapshot.strikes[2].gexVol).toBe(1145.88);
+    const tickers = await call<{ items: { ticker: string }[] }>(t.ws, 'webhooks.gexTickers', {});
+    expect(tickers.items.map((i) => i.ticker)).toContain('SPX');
+  });
+
+  it('the latest UW GEX by strike is readable for the GEX view too', async () => {
+    const frame = fixtureJson<[string, Record<string, string | number>]>('uw-gex-strike.json');
+    const auth = { authorization: `Bearer ${SECRET}` };
+    for (const strike of ['560', '565', '570']) {
+      const f = [frame[0], { ...frame[1], strike }];
+      expect((await post(t.ws, '/uw', JSON.stringify(f), { headers: auth })).status).toBe(202);
+    }
+    await t.ws.webhooks.processor.drain();
+    const latest = await call<{ snapshot: { category: string; spot: number; strikes: { strike: number }[] } }>(
+      t.ws,
+      'webhooks.gexLatest',
+      {
+        ticker: 'SPY',
+      },
+    );
+    expect(latest.snapshot.category).toBe('uw');
+    expect(latest.snapshot.spot).toBe(562.96);
+    expect(latest.snapshot.strikes.map((s) => s.strike)).toEqual([560, 565, 570]);
+  });
+
+  it('/gex_history_url queues an import job for a public URL (202 + job id) and refuses private targets', async () => {
+    const auth = { authorization: `Bearer ${SECRET}` };
+    const ok = await post(
+      t.ws,
+      '/gex_history_url',
+      JSON.stringify({ url: 'https://93.184.215.14/SPX/classic/full/2026-01-05.json' }),
+      { headers: auth },
+    );
+    expect(ok.status).toBe(202);
+    expect(ok.json.jobId).toEqual(expect.any(String));
+    const job = t.ws.stores.journal.db.prepare('SELECT url, origin FROM import_jobs WHERE id = ?').get(ok.json.jobId) as {
+      url: string;
+      origin: string;
+    };
+    expect(job).toEqual({ url: 'https://93.184.215.14/SPX/classic/full/2026-01-05.json', origin: 'webhook' });
+    for (const url of [
+      'http://127.0.0.1/x.json',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]/x',
+      'http://10.1.2.3/a',
+      'ftp://example.com/a',
+      'http://localhost:8080/a',
+    ]) {
+      const res = await post(t.ws, '/gex_history_url', JSON.stringify({ url }), { headers: auth });
+      expect(res.status, url).toBe(422);
+      expect(res.json.error?.issues[0].path).toEqual(['url']);
+    }
+    expect(inboxCount(t.ws, "WHERE route = '/gex_history_url'")).toBe(1);
+  });
+
+  it('"send test event" goes through the real listener and shows up in the live feed', async () => {
+    const seen: number[] = [];
+    const off = t.ws.events.subscribe((name, payload) => {
+      if (name === 'webhooks.event') for (const e of (payload as { events: { id: number }[] }).events) seen.push(e.id);
+    });
+    for (const kind of ['tradingview', 'uw', 'gex'] as const) {
+      const res = await call<{ status: number; id: number }>(t.ws, 'webhooks.sendTest', { kind });
+      expect(res.status, kind).toBe(202);
+      expect(seen).toContain(res.id);
+    }
+    off();
+    const list = await call<{ items: { source: string }[] }>(t.ws, 'webhooks.events', { source: 'test' });
+    expect(list.items).toHaveLength(3);
+    const setup = await call<{ url: string; template: string }>(t.ws, 'webhooks.tradingViewSetup', { reveal: true });
+    expect(setup.url).toMatch(new RegExp(`/tradingview/${SECRET}$`));
+    expect(setup.template).toContain('{{ticker}}');
+    const status = await call<{ listening: boolean; acceptedSinceStart: number; eventsPerMinute: number }>(
+      t.ws,
+      'webhooks.status',
+      {},
+    );
+    expect(status.listening).toBe(true);
+    expect(status.acceptedSinceStart).toBe(3);
+    expect(status.eventsPerMinute).toBe(3);
+  });
+});
