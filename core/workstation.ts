@@ -4,12 +4,20 @@
  */
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiDispatcher, EventHub, type Handlers } from './api';
+import { ApiDispatcher, EventHub, type Handlers, isMethodName } from './api';
 import { type LoadedSettings, type SettingKey, SettingsStore, settingDocs } from './config';
+import { dashboardHandlers } from './dashboard';
+import { type IbGatewaySimulator, type IbkrConnection, IbkrService } from './ibkr';
+import { ibkrHandlers } from './ibkr/api-handlers';
+import type { HistoricalSource } from './ibkr/types';
+import { buildImportServices, type ImportServices } from './imports';
+import { BarCache, cacheHandlers, RefreshJobs } from './marketdata';
 import { ALL_MIGRATIONS } from './migrations';
+import { buildRunServices, type RunServices } from './pipeline/services';
 import { type Clock, fileSink, Logger, type LogSink, streamSink, systemClock } from './platform';
 import { openStores, type Stores } from './storage';
 import { APP_NAME, APP_VERSION } from './version';
+import { UwStreamService, uwStreamHandlers, WebhookService, webhooksHandlers } from './webhooks';
 
 export type WorkstationMode = 'serve' | 'desktop' | 'cli' | 'test';
 
@@ -27,6 +35,8 @@ export interface WorkstationOptions {
 /** A long-lived part of the workstation (listener, scheduler, connection). */
 export interface Service {
   name: string;
+  /** Only for a long-lived workstation (listener, stream, schedules): CLI commands do their one job without it. */
+  daemon?: boolean;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }
@@ -41,6 +51,17 @@ export class Workstation {
   readonly demo: boolean;
   readonly dispatcher: ApiDispatcher;
   private readonly services: Service[] = [];
+  /** Webhook listener, inbox, processor (core/webhooks); the UW stream appends through `webhooks.uwFrameSink()`. */
+  webhooks!: WebhookService;
+  /** Unusual Whales WebSocket stream (core/webhooks/uw-stream): frames go through the same ingest path as POST /uw. */
+  uwStream!: UwStreamService;
+  private barCacheInstance!: BarCache;
+  private ibkrService!: IbkrService;
+  private readonly refreshJobs = new RefreshJobs();
+  /** Pipeline runs: tracker, artifacts, pipeline, scheduler (core/pipeline, core/runs, core/scheduler). */
+  runs!: RunServices;
+  /** History import queue, backups, Parquet export and integrity reports (core/imports, core/integrity). */
+  imports!: ImportServices;
   private readonly startedAt = new Date();
   private started: Service[] = [];
   private stopping: Promise<void> | null = null;
@@ -75,9 +96,70 @@ export class Workstation {
     return this.settings.get().DATA_DIR;
   }
 
+  /** Historical bars, cached in the warehouse (core/marketdata). */
+  get barCache(): BarCache {
+    return this.barCacheInstance;
+  }
+
+  /** The IBKR connection (core/ibkr): status, reconnect, health, contract resolution. */
+  get ibkr(): IbkrConnection {
+    return this.ibkrService.connection;
+  }
+
+  /** The in-process simulated IB Gateway in demo mode (null otherwise): tests can flip its fault switches. */
+  get ibkrSimulator(): IbGatewaySimulator | null {
+    return this.ibkrService.simulator;
+  }
+
+  /** Historical bars from IBKR (or the demo simulator), split and paced (core/ibkr). */
+  get historicalSource(): HistoricalSource {
+    return this.ibkrService.historicalSource;
+  }
+
   /** Capabilities register their long-lived parts here, in start order. */
   private buildServices(): void {
-    // Later capabilities add: ibkr connection, bar cache, webhook listener, scheduler, import queue.
+    this.ibkrService = new IbkrService({
+      settings: this.settings,
+      logger: this.logger,
+      demo: this.demo,
+      clock: this.clock,
+      onStatus: (status) => this.events.emit('ibkr.status', status),
+    });
+    this.addService({ name: 'ibkr', start: () => this.ibkrService.start(), stop: () => this.ibkrService.stop() });
+    this.barCacheInstance = new BarCache({
+      warehouse: this.stores.warehouse,
+      journal: this.stores.journal,
+      settings: () => this.settings.get(),
+      source: () => this.historicalSource,
+      clock: this.clock,
+      logger: this.logger,
+      sourceName: this.demo ? 'ibkr-simulator' : 'ibkr',
+    });
+    this.addService({ name: 'bar-cache', stop: () => this.refreshJobs.stop() });
+    this.runs = buildRunServices(this);
+    for (const service of this.runs.services) this.addService(service);
+    this.webhooks = new WebhookService({
+      journal: this.stores.journal,
+      warehouse: this.stores.warehouse,
+      settings: this.settings,
+      events: this.events,
+      logger: this.logger,
+      clock: this.clock,
+      ephemeralDefaultPort: this.mode === 'test',
+    });
+    this.addService({ name: 'webhooks', daemon: true, start: () => this.webhooks.start(), stop: () => this.webhooks.stop() });
+    this.uwStream = new UwStreamService({
+      settings: this.settings,
+      events: this.events,
+      logger: this.logger.child({ component: 'uw-stream' }),
+      clock: this.clock,
+      sink: this.webhooks.uwFrameSink(),
+      onStatus: () => this.webhooks.markDirty(),
+    });
+    this.webhooks.setStreamStatusSource(() => this.uwStream.status());
+    this.addService({ name: 'uw-stream', daemon: true, start: () => this.uwStream.start(), stop: () => this.uwStream.stop() });
+    this.imports = buildImportServices(this);
+    for (const service of this.imports.services) this.addService(service);
   }
 
   addService(service: Service): void {
@@ -86,6 +168,28 @@ export class Workstation {
 
   private handlers(): Handlers {
     return {
+      ...dashboardHandlers({
+        settings: () => this.settings.get(),
+        demo: this.demo,
+        dataDir: () => this.dataDir,
+        call: (m, i) => this.dispatcher.call(m, i),
+        has: isMethodName,
+      }),
+      ...ibkrHandlers({ connection: () => this.ibkr }),
+      ...cacheHandlers(
+        {
+          cache: this.barCache,
+          settings: () => this.settings.get(),
+          events: this.events,
+          clock: this.clock,
+          logger: this.logger,
+        },
+        this.refreshJobs,
+      ),
+      ...this.runs.handlers(),
+      ...webhooksHandlers(this.webhooks),
+      ...uwStreamHandlers(this.uwStream),
+      ...this.imports.handlers(),
       'system.status': () => this.status(),
       'settings.get': () => this.settingsView(),
       'settings.update': ({ values }) => {
@@ -97,6 +201,7 @@ export class Workstation {
 
   async start(): Promise<void> {
     for (const service of this.services) {
+      if (service.daemon && this.mode === 'cli') continue;
       await service.start?.();
       this.started.push(service);
     }

@@ -9,12 +9,13 @@ import { dashboardEvents, dashboardMethods } from './dashboard';
 import { importsEvents, importsMethods } from './imports';
 import { runsEvents, runsMethods } from './runs';
 import { systemEvents, systemMethods } from './system';
-import { webhooksEvents, webhooksMethods } from './webhooks';
+import { uwStreamEvents, uwStreamMethods, webhooksEvents, webhooksMethods } from './webhooks';
 
 export const methods = {
   ...systemMethods,
   ...cacheMethods,
   ...webhooksMethods,
+  ...uwStreamMethods,
   ...runsMethods,
   ...importsMethods,
   ...dashboardMethods,
@@ -24,6 +25,7 @@ export const events = {
   ...systemEvents,
   ...cacheEvents,
   ...webhooksEvents,
+  ...uwStreamEvents,
   ...runsEvents,
   ...importsEvents,
   ...dashboardEvents,

@@ -103,15 +103,53 @@ export const settingsSchema = z.object({
   CACHE_TTL_HOURS: numberish(z.number({ error: 'expected a number of hours' }).min(0, 'expected 0 or more hours')).default(24),
   WORKFLOW_SCHEDULE: cronSchema.default('0 9 * * 1-5'),
   WORKFLOW_TIMEZONE: timeZoneSchema.default('America/New_York'),
+  WORKFLOW_PAUSED: boolish.default(false),
+  PIPELINE_TASK_RETRIES: numberish(
+    z.number({ error: 'expected a whole number' }).int('expected a whole number').min(0).max(10),
+  ).default(2),
+  PIPELINE_OUTLIER_Z: numberish(z.number({ error: 'expected a number' }).min(1, 'expected a z-score of 1 or more')).default(8),
   IB_HOST: hostSchema.default('127.0.0.1'),
   IB_PORT: port('IB_PORT').default(4002),
   IB_CLIENT_ID: numberish(z.number({ error: 'expected a whole number' }).int('expected a whole number').min(0)).default(17),
   WEBHOOK_HOST: hostSchema.default('127.0.0.1'),
   WEBHOOK_PORT: port('WEBHOOK_PORT').default(8787),
   WEBHOOK_SECRET: z.string().default(''),
+  WEBHOOK_ALLOWLIST: stringList.default([]),
+  WEBHOOK_ALLOW_PRIVATE_URLS: boolish.default(false),
+  WEBHOOK_BODY_LIMIT: numberish(
+    z
+      .number({ error: 'expected a number of bytes' })
+      .int()
+      .min(1024, 'expected at least 1024 bytes')
+      .max(67108864, 'expected at most 64 MiB'),
+  ).default(1048576),
+  WEBHOOK_RATE_LIMIT: numberish(
+    z.number({ error: 'expected requests per second' }).positive('expected more than 0 requests per second'),
+  ).default(1000),
+  WEBHOOK_DEDUPE_WINDOW_SECONDS: numberish(z.number({ error: 'expected a number of seconds' }).min(0)).default(60),
+  WEBHOOK_PUBLIC_URL: z
+    .string()
+    .trim()
+    .regex(/^(https?:\/\/\S+)?$/, 'expected an http(s) URL such as https://abc.ngrok.app, or empty')
+    .default(''),
   UW_API_TOKEN: z.string().default(''),
   UW_CHANNELS: stringList.default([]),
+  UW_STREAM_URL: z
+    .string()
+    .trim()
+    .regex(/^wss?:\/\/\S+$/, 'expected a ws:// or wss:// URL')
+    .default('wss://api.unusualwhales.com/socket'),
   SERVE_PORT: port('SERVE_PORT').default(7420),
+  IMPORT_MAX_BYTES: numberish(z.number({ error: 'expected a number of bytes' }).int().min(1)).default(4 * 1024 ** 3),
+  IMPORT_TIMEOUT_SECONDS: numberish(z.number({ error: 'expected a number of seconds' }).min(0.1)).default(60),
+  IMPORT_DOWNLOAD_ATTEMPTS: numberish(z.number({ error: 'expected a whole number' }).int().min(1).max(10)).default(4),
+  IMPORT_MAX_BAD_RATIO: numberish(z.number({ error: 'expected a ratio between 0 and 1' }).min(0).max(1)).default(0.05),
+  IMPORT_CONCURRENCY: numberish(z.number({ error: 'expected a whole number' }).int().min(1).max(4)).default(1),
+  IMPORT_EXPORT_PARQUET: boolish.default(true),
+  BACKUP_RETENTION: numberish(z.number({ error: 'expected a whole number' }).int().min(1)).default(10),
+  BACKUP_SCHEDULE: z.union([z.literal(''), cronSchema]).default('0 3 * * *'),
+  INTEGRITY_SCHEDULE: z.union([z.literal(''), cronSchema]).default(''),
+  DESKTOP_KEEP_IN_TRAY: boolish.default(false),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -143,6 +181,9 @@ export const settingDocs: Record<SettingKey, SettingDoc> = {
   CACHE_TTL_HOURS: { group: 'cache', description: 'Hours after which the most recent cached bars are fetched again' },
   WORKFLOW_SCHEDULE: { group: 'workflow', description: 'Cron expression (5 fields) for scheduled pipeline runs' },
   WORKFLOW_TIMEZONE: { group: 'workflow', description: 'Time zone the schedule is read in' },
+  WORKFLOW_PAUSED: { group: 'workflow', description: 'Scheduled runs are paused (manual runs still work)' },
+  PIPELINE_TASK_RETRIES: { group: 'workflow', description: 'Retries per pipeline task after a failure (exponential backoff)' },
+  PIPELINE_OUTLIER_Z: { group: 'workflow', description: 'Return z-score beyond which a bar is reported as an outlier' },
   IB_HOST: { group: 'ibkr', description: 'Host of TWS or IB Gateway', restart: true },
   IB_PORT: { group: 'ibkr', description: 'API port: 7497/7496 TWS paper/live, 4002/4001 Gateway paper/live', restart: true },
   IB_CLIENT_ID: { group: 'ibkr', description: 'API client id (another is tried if this one is taken)', restart: true },
@@ -153,12 +194,59 @@ export const settingDocs: Record<SettingKey, SettingDoc> = {
   },
   WEBHOOK_PORT: { group: 'webhooks', description: 'Port of the webhook listener', restart: true },
   WEBHOOK_SECRET: { group: 'webhooks', description: 'Shared secret for webhook routes', secret: true },
+  WEBHOOK_ALLOWLIST: {
+    group: 'webhooks',
+    description: 'TradingView routes: allowed source IPs/CIDRs, comma-separated (empty: any)',
+  },
+  WEBHOOK_ALLOW_PRIVATE_URLS: {
+    group: 'webhooks',
+    description: '/gex_history_url may point at loopback/private/link-local hosts',
+  },
+  WEBHOOK_BODY_LIMIT: { group: 'webhooks', description: 'Largest webhook body accepted, in bytes (413 above)', restart: true },
+  WEBHOOK_RATE_LIMIT: {
+    group: 'webhooks',
+    description: 'Requests per second per source and client (burst: twice this); 429 above',
+  },
+  WEBHOOK_DEDUPE_WINDOW_SECONDS: {
+    group: 'webhooks',
+    description: 'TradingView: an identical body within this window is a duplicate',
+  },
+  WEBHOOK_PUBLIC_URL: { group: 'webhooks', description: 'Public base URL of your tunnel, shown in the TradingView setup' },
   UW_API_TOKEN: { group: 'webhooks', description: 'Unusual Whales API token for the stream connector', secret: true },
+  UW_STREAM_URL: { group: 'webhooks', description: 'Unusual Whales WebSocket URL (the token is added as ?token=)' },
   UW_CHANNELS: {
     group: 'webhooks',
     description: 'Unusual Whales channels to join, comma-separated (e.g. flow-alerts,gex_strike:SPY)',
   },
   SERVE_PORT: { group: 'server', description: 'Port of the control API and UI in serve mode', startupOnly: true },
+  IMPORT_MAX_BYTES: { group: 'general', description: 'History imports: largest file accepted, in bytes (as downloaded)' },
+  IMPORT_TIMEOUT_SECONDS: {
+    group: 'general',
+    description: 'History imports: seconds without data before a download attempt is abandoned',
+  },
+  IMPORT_DOWNLOAD_ATTEMPTS: {
+    group: 'general',
+    description: 'History imports: download tries on network errors and 5xx (with backoff)',
+  },
+  IMPORT_MAX_BAD_RATIO: {
+    group: 'general',
+    description: 'History imports: fail when more than this fraction of records is invalid (0.05 = 5%)',
+  },
+  IMPORT_CONCURRENCY: { group: 'general', description: 'History imports run at the same time (1 = one job at a time)' },
+  IMPORT_EXPORT_PARQUET: {
+    group: 'general',
+    description: 'Export the touched partitions to <DATA_DIR>/parquet after every import',
+  },
+  BACKUP_RETENTION: { group: 'general', description: 'Backups kept in <DATA_DIR>/backups; older ones are deleted' },
+  BACKUP_SCHEDULE: { group: 'general', description: 'Cron (5 fields, WORKFLOW_TIMEZONE) for scheduled backups; empty = off' },
+  INTEGRITY_SCHEDULE: {
+    group: 'general',
+    description: 'Cron (5 fields, WORKFLOW_TIMEZONE) for scheduled integrity checks; empty = off',
+  },
+  DESKTOP_KEEP_IN_TRAY: {
+    group: 'general',
+    description: 'Desktop app: closing the window keeps Marketdesk running in the tray (webhooks keep arriving)',
+  },
 };
 
 /** Turns zod issues into one line per bad key: the key, the value given and what is expected. */

@@ -31,7 +31,7 @@ export interface ImportHost {
 export interface ImportServices {
   queue: ImportQueue;
   integrity: IntegrityService;
-  services: { name: string; start?(): Promise<void>; stop?(): Promise<void> }[];
+  services: { name: string; daemon?: boolean; start?(): Promise<void>; stop?(): Promise<void> }[];
   handlers: () => ReturnType<typeof importsHandlers>;
 }
 
@@ -99,8 +99,8 @@ export function buildImportServices(host: ImportHost): ImportServices {
         start: () => queue.start(),
         stop: () => queue.stop(),
       },
-      { name: 'backup-schedule', start: () => backupTrigger.start(), stop: () => backupTrigger.stop() },
-      { name: 'integrity-schedule', start: () => integrityTrigger.start(), stop: () => integrityTrigger.stop() },
+      { name: 'backup-schedule', daemon: true, start: () => backupTrigger.start(), stop: () => backupTrigger.stop() },
+      { name: 'integrity-schedule', daemon: true, start: () => integrityTrigger.start(), stop: () => integrityTrigger.stop() },
     ],
     handlers: () =>
       importsHandlers({ queue, integrity, stores: host.stores, settings, dataDir: () => host.dataDir, events: host.events }),

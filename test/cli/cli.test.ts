@@ -71,3 +71,35 @@ describe('the marketdesk command', () => {
     expect(out).toContain('Stopped cleanly');
   });
 });
+
+describe('a workstation opened for a CLI command', () => {
+  it('does its job without opening the webhook port or the stream', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const { openTestWorkstation } = await import('../support/workstation');
+    const cli = await openTestWorkstation({ WEBHOOK_PORT: String(port) }, { mode: 'cli' });
+    try {
+      const refused = await fetch(`http://127.0.0.1:${port}/uw`, { method: 'POST' }).then(
+        () => false,
+        () => true,
+      );
+      expect(refused).toBe(true);
+      const status = await cli.ws.dispatcher.call('system.status', {});
+      expect(status.ok).toBe(true);
+    } finally {
+      await cli.dispose();
+    }
+    const served = await openTestWorkstation({ WEBHOOK_PORT: String(port) }, { mode: 'serve' });
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/uw`, { method: 'POST' });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+    } finally {
+      await served.dispose();
+    }
+  });
+});
