@@ -8,5 +8,6 @@ export type {
   MethodOutput,
 } from './contract';
 export { EVENT_NAMES, events, METHOD_NAMES, methods } from './contract';
+export { DASHBOARD_PAGES } from './dashboard';
 export type { ApiIssue, CallResult } from './define';
 export type { SettingsView, SystemStatus } from './system';

@@ -4,19 +4,11 @@
  * Idempotency lives here too: an active job per URL (unique index) and finished jobs per content hash.
  */
 import { randomBytes } from 'node:crypto';
+import { importJobStateSchema } from '../api/imports';
 import type { JournalDb, JournalMigration } from '../storage';
 
-export const JOB_STATES = [
-  'queued',
-  'downloading',
-  'staged',
-  'validating',
-  'importing',
-  'exporting',
-  'done',
-  'failed',
-  'cancelled',
-] as const;
+/** The job states, as the contract declares them. */
+export const JOB_STATES = importJobStateSchema.options;
 export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled'];
 

@@ -4,8 +4,8 @@
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api } from '../api';
+import { copyText } from '../components/clipboard';
 import { ArtifactPreview } from '../components/runs/ArtifactPreview';
-import { copyText } from '../components/runs/copy';
 import type { Artifact } from '../stores/runs';
 import '../components/runs/runs.css';
 

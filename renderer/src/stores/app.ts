@@ -1,9 +1,10 @@
 /** Shell state: which page is open, the workstation status and notices shown to the user. */
 import { create } from 'zustand';
-import type { SystemStatus } from '../../../core/api/browser';
+import { DASHBOARD_PAGES, type SystemStatus } from '../../../core/api/browser';
 import { api } from '../api';
 
-export type PageId = 'dashboard' | 'market-data' | 'runs' | 'artifacts' | 'webhooks' | 'imports' | 'integrity' | 'settings';
+/** The app's pages, as the contract names them (the desktop menu navigates by these ids). */
+export type PageId = (typeof DASHBOARD_PAGES)[number];
 
 export interface Notice {
   id: number;
@@ -25,19 +26,10 @@ interface AppState {
 
 const pageFromHash = (): PageId => {
   const id = window.location.hash.replace(/^#\/?/, '').split(/[?&]/)[0];
-  return (PAGE_IDS as string[]).includes(id) ? (id as PageId) : 'dashboard';
+  return (PAGE_IDS as readonly string[]).includes(id) ? (id as PageId) : 'dashboard';
 };
 
-export const PAGE_IDS: PageId[] = [
-  'dashboard',
-  'market-data',
-  'runs',
-  'artifacts',
-  'webhooks',
-  'imports',
-  'integrity',
-  'settings',
-];
+export const PAGE_IDS: readonly PageId[] = DASHBOARD_PAGES;
 
 let noticeId = 0;
 

@@ -6,7 +6,7 @@
  */
 import { Fragment, type ReactNode, useMemo, useState } from 'react';
 import type { LogEntry } from '../../stores/runs';
-import { copyText } from './copy';
+import { copyText } from '../clipboard';
 import { highlightJson } from './JsonView';
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
