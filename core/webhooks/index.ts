@@ -21,8 +21,6 @@ export { type UwFrame, type UwFrameOutcome, WebhookService, type WebhookServiceD
 export { type UwFrameSink, UwStreamConnector, type UwStreamFrame, type UwStreamStatus } from './uw-stream';
 export { UwStreamService, uwStreamHandlers } from './uw-stream-service';
 
-export const journalMigrations: JournalMigration[] = [
-  { id: 'webhooks/0001_inbox_rejected_dedupe', up: INBOX_JOURNAL_SQL },
-];
+export const journalMigrations: JournalMigration[] = [{ id: 'webhooks/0001_inbox_rejected_dedupe', up: INBOX_JOURNAL_SQL }];
 
 export const warehouseMigrations: WarehouseMigration[] = [{ id: 'webhooks/0001_event_tables', up: WEBHOOK_WAREHOUSE_SQL }];

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SETTING_KEYS } from '../../core/config';
 import { COMMANDS } from '../../core/cli/commands';
+import { SETTING_KEYS } from '../../core/config';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
