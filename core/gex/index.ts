@@ -11,8 +11,12 @@ export {
   type GexSnapshotBundle,
   type GexSnapshotRow,
   type GexStrikeRow,
+  type GexStrikeRowValue,
   gexClassicSnapshotSchema,
   gexStrikeRowSchema,
+  gexStrikeRowsSchema,
+  parseGexStrikeRow,
+  parseGexStrikeRows,
 } from './schema';
 export { GEX_SNAPSHOT_COLUMNS, GEX_STRIKE_COLUMNS, type GexWriteInput, writeGexRows, writeGexSnapshots } from './store';
 

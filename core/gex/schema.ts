@@ -16,6 +16,77 @@ export const gexStrikeRowSchema = z
   .tuple([num('strike'), optNum('gex by volume'), optNum('gex by open interest')], z.unknown())
   .describe('[strike, gex_by_volume, gex_by_oi, [prior gex_by_volume values]]');
 
+export type GexStrikeRowValue = z.output<typeof gexStrikeRowSchema>;
+
+/** The strike list exactly as zod defines it: the reference the fast path below is tested against. */
+export const gexStrikeRowsSchema = z.array(gexStrikeRowSchema, {
+  error: 'expected strikes as [[strike, gex_vol, gex_oi, [priors]], …]',
+});
+
+/** `num()` above without zod: the coerced number, or undefined where zod reports an issue. */
+function fastNum(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    if (Number.isFinite(n)) return n;
+  }
+  return undefined;
+}
+
+/**
+ * `gexStrikeRowSchema.safeParse(row)` without zod's per-tuple machinery (zod 4 compiles objects, not
+ * tuples, and a history file holds millions of rows): the parsed row, or undefined exactly where the
+ * zod schema rejects it (test/gex/strike-row-fast.test.ts proves both on a corpus). A row needing no
+ * coercion is returned as is; one with numeric strings is copied with them converted.
+ */
+export function parseGexStrikeRow(row: unknown): GexStrikeRowValue | undefined {
+  if (!Array.isArray(row) || row.length === 0) return undefined;
+  let out: unknown[] | undefined;
+  const head = Math.min(row.length, 3);
+  for (let i = 0; i < head; i++) {
+    const v = row[i];
+    if (typeof v === 'number' && Number.isFinite(v)) continue;
+    if (i > 0 && (v === null || v === undefined)) continue;
+    const n = fastNum(v);
+    if (n === undefined) return undefined;
+    out ??= row.slice();
+    out[i] = n;
+  }
+  return (out ?? row) as GexStrikeRowValue;
+}
+
+/**
+ * `gexStrikeRowsSchema.safeParse(rows)` with the fast row check: the parsed list, or undefined when
+ * any row is invalid (then the caller runs the zod schema for its exact issues).
+ */
+export function parseGexStrikeRows(rows: unknown): GexStrikeRowValue[] | undefined {
+  if (!Array.isArray(rows)) return undefined;
+  let out: GexStrikeRowValue[] | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    const parsed = parseGexStrikeRow(row);
+    if (parsed === undefined) return undefined;
+    if (parsed !== row) {
+      out ??= rows.slice();
+      out[i] = parsed;
+    }
+  }
+  return out ?? (rows as GexStrikeRowValue[]);
+}
+
+/**
+ * The snapshot's `strikes`: valid lists take the fast path; anything else goes through
+ * `gexStrikeRowsSchema` so the issues (paths, messages) are zod's own.
+ */
+const strikesField = z.unknown().transform((value, ctx): GexStrikeRowValue[] => {
+  const fast = parseGexStrikeRows(value);
+  if (fast !== undefined) return fast;
+  const slow = gexStrikeRowsSchema.safeParse(value);
+  if (slow.success) return slow.data;
+  for (const issue of slow.error.issues) ctx.issues.push({ ...issue, input: value } as (typeof ctx.issues)[number]);
+  return z.NEVER;
+});
+
 export const gexClassicSnapshotSchema = z
   .object({
     timestamp: num('epoch seconds').refine((v) => v > 0 && v < 1e11, {
@@ -38,7 +109,7 @@ export const gexClassicSnapshotSchema = z
     sum_gex_vol: optNum('sum'),
     sum_gex_oi: optNum('sum'),
     delta_risk_reversal: optNum('ratio'),
-    strikes: z.array(gexStrikeRowSchema, { error: 'expected strikes as [[strike, gex_vol, gex_oi, [priors]], …]' }).default([]),
+    strikes: strikesField.default([]),
     max_priors: z.array(z.unknown()).nullish(),
   })
   .loose();

@@ -1,7 +1,8 @@
 /**
  * Moves a job's staged GEX rows into the clean tables in ONE DuckDB transaction. Rows whose key
  * (ticker, category, ts[, expiry, strike]) is already clean are left alone (a history import
- * never overwrites clean data); duplicates inside the file were dropped while staging (first
+ * never overwrites clean data): plain INSERTs of what an anti-join finds missing, which is what
+ * INSERT OR IGNORE would add because duplicates inside the file were dropped while staging (first
  * occurrence kept, `gex-stage.ts`), so the staged rows of one job are unique by key. Strike rows
  * go in file order (DuckDB preserves insertion order), which for history files is key order, so the
  * primary-key (ART) inserts are mostly appends; an explicit ORDER BY costs ~200 MB more peak memory. The
@@ -61,19 +62,41 @@ export async function mergeStaged(
     const count = async (table: string) => Number((await one<{ n: bigint }>(`SELECT count(*) AS n FROM ${table}`)).n);
     const snapsBefore = await count('gex_snapshots');
     const strikesBefore = await count('gex_strikes');
+    // Plain INSERTs of the staged rows whose key is not clean yet, found by an ANTI JOIN against the
+    // clean rows of the job's time range (zone maps skip the rest of the table). The staged rows of
+    // a job are unique by key, so this adds exactly what INSERT OR IGNORE would, but DuckDB plans
+    // OR IGNORE as a MERGE INTO that hash-groups every incoming row and scans the whole clean table
+    // (EXPLAIN ANALYZE of 1M strike rows: 4.6 s against 1.4 s). Writers are serialised, so no key can
+    // appear in between.
+    const range = {
+      job: jobId,
+      first: scope.first === null ? null : String(scope.first),
+      last: scope.last === null ? null : String(scope.last),
+    };
     await conn.run(
-      `INSERT OR IGNORE INTO gex_snapshots (${SNAPSHOT_COLS}, written_at)
-       SELECT ${SNAPSHOT_COLS}, now()::TIMESTAMP FROM import_staged_gex_snapshots WHERE job_id = $job
+      `INSERT INTO gex_snapshots (${SNAPSHOT_COLS}, written_at)
+       SELECT ${SNAPSHOT_COLS}, now()::TIMESTAMP FROM import_staged_gex_snapshots n
+       WHERE n.job_id = $job
+         AND NOT EXISTS (
+           SELECT 1 FROM gex_snapshots g
+           WHERE g.ts BETWEEN $first::TIMESTAMP AND $last::TIMESTAMP
+             AND g.ticker = n.ticker AND g.category = n.category AND g.ts = n.ts)
        ORDER BY ticker, category, ts`,
-      { job: jobId },
+      range,
     );
     await conn.run(
-      `INSERT OR IGNORE INTO gex_strikes (${STRIKE_COLS})
-       SELECT s.ticker, s.category, s.ts, '', k.strike, s.source, k.gex_vol, k.gex_oi,
-              CASE WHEN k.priors IS NULL OR k.priors::VARCHAR = 'null' THEN NULL ELSE k.priors END, NULL
-       FROM import_staged_gex_strikes k JOIN import_staged_gex_snapshots s ON s.job_id = k.job_id AND s.seq = k.seq
-       WHERE k.job_id = $job`,
-      { job: jobId },
+      `INSERT INTO gex_strikes (${STRIKE_COLS})
+       SELECT n.* FROM (
+         SELECT s.ticker, s.category, s.ts, '' AS expiry, k.strike, s.source, k.gex_vol, k.gex_oi,
+                CASE WHEN k.priors IS NULL OR k.priors::VARCHAR = 'null' THEN NULL ELSE k.priors END AS priors, NULL AS extra
+         FROM import_staged_gex_strikes k JOIN import_staged_gex_snapshots s ON s.job_id = k.job_id AND s.seq = k.seq
+         WHERE k.job_id = $job
+       ) n
+       ANTI JOIN (
+         SELECT ticker, category, ts, strike FROM gex_strikes
+         WHERE ts BETWEEN $first::TIMESTAMP AND $last::TIMESTAMP AND expiry = ''
+       ) g ON g.ticker = n.ticker AND g.category = n.category AND g.ts = n.ts AND g.strike = n.strike`,
+      range,
     );
     const snapshotsInserted = (await count('gex_snapshots')) - snapsBefore;
     const strikesInserted = (await count('gex_strikes')) - strikesBefore;

@@ -102,6 +102,10 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
   let partStrikes = 0;
   let partNo = 0;
   let loading: Promise<void> = Promise.resolve();
+  // While DuckDB loads a part, let its completions in between a few records: each step of the load
+  // (connect, BEGIN, INSERTs, COMMIT) otherwise waits for a whole 1 MiB chunk of validation.
+  let loadInFlight = false;
+  let sinceYield = 0;
 
   const flush = async () => {
     if (lines.length === 0) return;
@@ -114,7 +118,10 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
     await loading; // at most one part loading while the next is validated
     await writeFile(`${base}.snapshots.jsonl`, snapText);
     await writeFile(`${base}.strikes.jsonl`, strikeText);
-    loading = loadPart(warehouse, base, options);
+    loadInFlight = true;
+    loading = loadPart(warehouse, base, options).finally(() => {
+      loadInFlight = false;
+    });
     loading.catch(() => undefined);
   };
 
@@ -122,6 +129,10 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
     for await (const chunk of stream) {
       if (options.signal?.aborted) throw cancelled();
       for (const text of splitter.push(chunk as Buffer)) {
+        if (loadInFlight && ++sinceYield >= 4) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         const index = records++;
         let parsed: unknown;
         try {

@@ -78,6 +78,11 @@ export class JsonRecordSplitter {
       this.started = true;
     }
     for (; i < n; i++) {
+      // Inside a record only the nesting depth and strings matter: skip to its closing bracket.
+      if (this.recordDepth >= 0 && this.pending === 'none') {
+        i = this.scanInsideRecord(chunk, i, n);
+        if (i === n) break;
+      }
       const c = chunk[i] as number;
       if (this.inString) {
         if (this.escape) this.escape = false;
@@ -185,6 +190,35 @@ export class JsonRecordSplitter {
         `truncated: the file ends inside ${this.inString ? 'a string' : 'an unfinished value'} at byte ${this.offset} (depth ${this.depth})`,
       );
     }
+  }
+
+  /**
+   * The hot loop: from `i`, tracks only depth and strings until the bracket that closes the record
+   * being captured, and returns its index (left for the caller to handle) or `n`. The other state
+   * (container kinds, colons, primitives) matters only outside records.
+   */
+  private scanInsideRecord(chunk: Buffer, i: number, n: number): number {
+    let depth = this.depth;
+    let inString = this.inString;
+    let escaped = this.escape;
+    const closing = this.recordDepth + 1;
+    for (; i < n; i++) {
+      const c = chunk[i] as number;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) inString = false;
+      } else if (c === QUOTE) inString = true;
+      else if (c === OPEN_OBJ || c === OPEN_ARR) depth++;
+      else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
+        if (depth === closing) break;
+        depth--;
+      }
+    }
+    this.depth = depth;
+    this.inString = inString;
+    this.escape = escaped;
+    return i;
   }
 
   private isRecordLevel(depth: number): boolean {
