@@ -90,6 +90,8 @@ interface LoadResult {
   perSecond: number;
   p99Ms: number;
   p50Ms: number;
+  p999Ms: number;
+  maxMs: number;
 }
 
 function summarise(s: Sample): LoadResult {
@@ -100,6 +102,8 @@ function summarise(s: Sample): LoadResult {
     perSecond: s.accepted / s.seconds,
     p99Ms: lat[Math.floor(lat.length * 0.99)] ?? 0,
     p50Ms: lat[Math.floor(lat.length * 0.5)] ?? 0,
+    p999Ms: lat[Math.floor(lat.length * 0.999)] ?? 0,
+    maxMs: lat[lat.length - 1] ?? 0,
   };
 }
 
@@ -216,10 +220,19 @@ export async function run(): Promise<Figure[]> {
     }
   } finally {
     await stop(b.child);
-    rmSync(dataDir, { recursive: true, force: true });
   }
+  // The same probe after the run: on a shared disk it moves a lot between runs (others' fsyncs).
+  const diskAfter = diskSyncMs(dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
   const bare = summarise(bareSample);
   const durable = summarise(durableSample);
+  if (process.env.BENCH_VERBOSE) {
+    const line = (n: string, r: LoadResult) =>
+      `${n}: ${r.perSecond.toFixed(0)}/s p50 ${r.p50Ms.toFixed(1)} p99 ${r.p99Ms.toFixed(1)} p99.9 ${r.p999Ms.toFixed(1)} max ${r.maxMs.toFixed(1)} ms`;
+    process.stderr.write(
+      `${line('bare', bare)}\n${line('durable', durable)}\nraw 4 KiB fdatasync median: before ${diskBefore.toFixed(3)} ms, after ${diskAfter.toFixed(3)} ms\n`,
+    );
+  }
   const diskMs = Math.max(diskBefore, 0.001);
   if (durable.failed > 0) throw new Error(`${durable.failed} requests to /uw were not acknowledged`);
   return [
