@@ -101,6 +101,40 @@ export const marketdataWarehouseMigrations: WarehouseMigration[] = [
       await conn.run('UPDATE bars SET indicators = NULL WHERE indicators IS NOT NULL');
     },
   },
+  {
+    // Storing less (issue 5's write-back target): three of the ten indicators are per-row expressions of the bar
+    // and of two stored columns, so the view computes them instead of bar_indicators holding them — the same IEEE
+    // operations in the same order as the pipeline (core/pipeline/indicators.ts), so the values are bit-identical:
+    // range = high − low, range_pct = (high − low) / close × 100 (NULL for close 0), macd_hist = macd − macd_signal.
+    // They are shown only for bars that have an indicator row, and they follow the bar's current high/low/close.
+    // DuckDB binds views lazily, so the view is dropped first and recreated over the narrower table.
+    id: 'marketdata/0004_derived_indicators_in_view',
+    up: async (conn) => {
+      await conn.run('DROP VIEW bars_with_indicators');
+      for (const c of ['range', 'range_pct', 'macd_hist']) await conn.run(`ALTER TABLE bar_indicators DROP COLUMN "${c}"`);
+      const has = 'i.series_id IS NOT NULL';
+      const expr: Record<(typeof INDICATOR_COLUMNS)[number], string> = {
+        return: 'i."return"',
+        log_return: 'i.log_return',
+        range: `CASE WHEN ${has} THEN b.high - b.low END`,
+        range_pct: `CASE WHEN ${has} THEN (b.high - b.low) / nullif(b.close, 0) * 100 END`,
+        sma_20: 'i.sma_20',
+        sma_50: 'i.sma_50',
+        rsi_14: 'i.rsi_14',
+        macd: 'i.macd',
+        macd_signal: 'i.macd_signal',
+        macd_hist: 'i.macd - i.macd_signal',
+      };
+      await conn.run(`
+        CREATE VIEW bars_with_indicators AS
+        SELECT b.* EXCLUDE (indicators),
+               CASE WHEN ${has} THEN json_object(${INDICATOR_COLUMNS.map((c) => `'${c}', ${expr[c]}`).join(', ')}) END AS indicators,
+               ${INDICATOR_COLUMNS.map((c) => `${expr[c]} AS "${c}"`).join(', ')}
+          FROM bars b
+          LEFT JOIN bar_indicator_series s USING (symbol, exchange, data_type, bar_size, use_rth)
+          LEFT JOIN bar_indicators i ON i.series_id = s.series_id AND i.ts = b.ts`);
+    },
+  },
 ];
 
 /** The indicator columns of marketdata/0003 (frozen with that migration; the pipeline's INDICATOR_NAMES must match). */

@@ -1,6 +1,6 @@
 /**
  * Bulk bar I/O for the pipeline: read series into typed arrays, and write their indicators into the
- * `bar_indicators` side table (marketdata/0003) by DELETE of the series' range + DataChunk appends
+ * `bar_indicators` side table (marketdata/0003, narrowed by 0004) by DELETE of the series' range + DataChunk appends
  * (typed-array copies, no per-row objects or calls). Readers see them through `bars_with_indicators`.
  */
 import { createHash } from 'node:crypto';
@@ -9,16 +9,16 @@ import {
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBDoubleType,
-  DuckDBDoubleVector,
   DuckDBIntegerType,
   DuckDBTimestampType,
   type DuckDBType,
   type DuckDBVector,
 } from '@duckdb/node-api';
 import type { BarSize } from '../ibkr/types';
+import { readFloat64Columns } from '../marketdata/columns';
 import type { BarColumns, CacheDataType } from '../marketdata/types';
 import type { Warehouse } from '../storage/warehouse';
-import { INDICATOR_NAMES, type IndicatorColumns } from './indicators';
+import { computeIndicators, INDICATOR_NAMES, type IndicatorColumns, type IndicatorName } from './indicators';
 
 export interface SeriesSelector {
   exchange: string;
@@ -34,48 +34,113 @@ export interface SymbolSeries {
 }
 
 const BAR_COLS = ['ts', 'open', 'high', 'low', 'close', 'volume'] as const;
+
+/**
+ * The indicators `bar_indicators` stores (marketdata/0004). The other three — range, range_pct, macd_hist — are
+ * per-row expressions of the bar and of macd/macd_signal that `bars_with_indicators` computes bit-identically.
+ */
+export const STORED_INDICATORS = [
+  'return',
+  'log_return',
+  'sma_20',
+  'sma_50',
+  'rsi_14',
+  'macd',
+  'macd_signal',
+] as const satisfies readonly IndicatorName[];
 const CHUNK = 2048;
 
-/** Reads several symbols' bars in one query into one set of columns per symbol (ts in epoch ms). */
+/**
+ * Reads several symbols' bars in one query into one set of columns per symbol (ts in epoch ms), in symbol
+ * then ts order. One scan without ORDER BY, copied through `readFloat64Columns` (the chunk's DOUBLE memory
+ * straight into Float64Arrays); the symbol comes back as its position in the (sorted) symbol list, so no
+ * separate count query and no VARCHAR column. Rows arrive in storage order, which for a cache written series
+ * by series is already (symbol, ts): then each symbol's columns are subarrays of one allocation. Symbols that
+ * interleave in blocks are regrouped by block copies (each symbol's blocks in storage order); only if some
+ * symbol's ts go backwards in storage (a back-filled range) or the rows interleave finely is the query repeated
+ * with ORDER BY.
+ */
 export async function readSeries(
   warehouse: Warehouse,
   symbols: string[],
   sel: SeriesSelector,
   range: { from: number; to: number },
 ): Promise<Map<string, BarColumns>> {
-  const conn = warehouse.connection;
-  const counts = await warehouse.rows<{ symbol: string; n: number }>(
-    `SELECT symbol, count(*)::BIGINT AS n FROM bars
-      WHERE symbol IN (SELECT unnest($symbols::VARCHAR[])) AND exchange = $exchange AND data_type = $dataType
+  const sorted = [...new Set(symbols)].sort();
+  const params = { symbols: listLiteral(sorted), ...selParams(sel), from: range.from, to: range.to };
+  const sql = (orderBy: string) =>
+    `SELECT list_position($symbols::VARCHAR[], symbol)::DOUBLE, (epoch_us(ts) / 1000)::DOUBLE, open, high, low, close, volume
+       FROM bars
+      WHERE list_contains($symbols::VARCHAR[], symbol) AND exchange = $exchange AND data_type = $dataType
         AND bar_size = $barSize AND use_rth = $useRTH AND ts >= make_timestamp($from::BIGINT * 1000) AND ts < make_timestamp($to::BIGINT * 1000)
-      GROUP BY symbol ORDER BY symbol`,
-    { symbols: listLiteral(symbols), ...selParams(sel), from: range.from, to: range.to },
-  );
-  const total = counts.reduce((a, c) => a + c.n, 0);
-  const all = Object.fromEntries(BAR_COLS.map((c) => [c, new Float64Array(total)])) as unknown as BarColumns;
-  const result = await conn.run(
-    `SELECT (epoch_us(ts) / 1000)::DOUBLE, open, high, low, close, volume FROM bars
-      WHERE symbol IN (SELECT unnest($symbols::VARCHAR[])) AND exchange = $exchange AND data_type = $dataType
-        AND bar_size = $barSize AND use_rth = $useRTH AND ts >= make_timestamp($from::BIGINT * 1000) AND ts < make_timestamp($to::BIGINT * 1000)
-      ORDER BY symbol, ts`,
-    { symbols: listLiteral(symbols), ...selParams(sel), from: range.from, to: range.to },
-  );
-  let offset = 0;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    const rows = chunk.rowCount;
-    for (let c = 0; c < BAR_COLS.length; c++) copyInto(chunk.getColumnVector(c), all[BAR_COLS[c]], offset, rows);
-    offset += rows;
+      ${orderBy}`;
+  const names = ['sym', ...BAR_COLS] as const;
+  let cols = await readFloat64Columns(warehouse.connection, sql(''), params, names);
+  let runs = storageRuns(cols.sym, cols.ts, sorted.length);
+  if (!runs) {
+    cols = await readFloat64Columns(warehouse.connection, sql('ORDER BY 1, 2'), params, names);
+    runs = storageRuns(cols.sym, cols.ts, sorted.length) as Run[];
+  }
+  const n = cols.rowCount;
+  const counts = new Float64Array(sorted.length + 1);
+  for (const r of runs) counts[r.sym] += r.end - r.start;
+  let all: Record<(typeof BAR_COLS)[number], Float64Array> = cols;
+  if (runs.some((r, i) => i > 0 && r.sym <= runs[i - 1].sym)) {
+    // Symbols interleave in storage: copy each symbol's runs, in storage order (= its ts order), block by block.
+    const bySymbol = [...runs].sort((x, y) => x.sym - y.sym || x.start - y.start);
+    all = Object.fromEntries(
+      BAR_COLS.map((c) => {
+        const src = cols[c];
+        const out = new Float64Array(n);
+        let at = 0;
+        for (const r of bySymbol) {
+          out.set(src.subarray(r.start, r.end), at);
+          at += r.end - r.start;
+        }
+        return [c, out];
+      }),
+    ) as typeof all;
   }
   const out = new Map<string, BarColumns>();
   let start = 0;
-  for (const { symbol, n } of counts) {
-    const slice = Object.fromEntries(BAR_COLS.map((c) => [c, all[c].subarray(start, start + n)])) as unknown as BarColumns;
-    out.set(symbol, slice);
-    start += n;
+  for (let p = 1; p <= sorted.length; p++) {
+    const count = counts[p];
+    if (count === 0) continue;
+    out.set(
+      sorted[p - 1],
+      Object.fromEntries(BAR_COLS.map((c) => [c, all[c].subarray(start, start + count)])) as unknown as BarColumns,
+    );
+    start += count;
   }
   return out;
+}
+
+interface Run {
+  sym: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * The result's runs of one symbol, in storage order; null if some symbol's ts go backwards in storage order
+ * (its rows then need sorting, not just regrouping) or there are too many runs for block copies to pay.
+ */
+function storageRuns(sym: Float64Array, ts: Float64Array, symbols: number): Run[] | null {
+  const lastTs = new Float64Array(symbols + 1).fill(Number.NEGATIVE_INFINITY);
+  const maxRuns = 1024 + (sym.length >> 8);
+  const runs: Run[] = [];
+  let run = null as Run | null;
+  for (let i = 0; i < sym.length; i++) {
+    const p = sym[i] | 0;
+    if (ts[i] < lastTs[p]) return null;
+    lastTs[p] = ts[i];
+    if (run?.sym !== p) {
+      if (run) run.end = i;
+      run = { sym: p, start: i, end: sym.length };
+      if (runs.push(run) > maxRuns) return null;
+    }
+  }
+  return runs;
 }
 
 /** The vector's backing memory (a private field of @duckdb/node-api 1.5, read and written in bulk here). */
@@ -89,25 +154,12 @@ function raw(vector: DuckDBVector): RawDoubleVector {
   return vector as unknown as RawDoubleVector;
 }
 
-function copyInto(vector: DuckDBVector, into: Float64Array, offset: number, count: number): void {
-  if (vector instanceof DuckDBDoubleVector && raw(vector).items?.length === count) {
-    into.set(raw(vector).items, offset);
-    const validity = raw(vector).validity;
-    if (validity.data) for (let i = 0; i < count; i++) if (!validity.itemValid(i)) into[offset + i] = Number.NaN;
-    return;
-  }
-  for (let i = 0; i < count; i++) {
-    const v = vector.getItem(i);
-    into[offset + i] = typeof v === 'number' ? v : v == null ? Number.NaN : Number(v);
-  }
-}
-
 /** How many bars one write transaction takes at most (whole series; a series is never split). */
 const ROWS_PER_TRANSACTION = 1 << 21;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
- * Appends series' indicators to `bar_indicators` (series_id, ts, one DOUBLE per indicator) on `conn`
+ * Appends series' indicators to `bar_indicators` (series_id, ts, one DOUBLE per stored indicator) on `conn`
  * through one reused DataChunk: each column block is one typed-array copy, the timestamps are written
  * as int64 microseconds without BigInt allocations, warm-up NaNs become NULLs. No per-row calls.
  */
@@ -118,7 +170,7 @@ export async function appendIndicators(
   const types: DuckDBType[] = [
     DuckDBIntegerType.instance,
     DuckDBTimestampType.instance,
-    ...INDICATOR_NAMES.map(() => DuckDBDoubleType.instance),
+    ...STORED_INDICATORS.map(() => DuckDBDoubleType.instance),
   ];
   const appender = await conn.createAppender('bar_indicators');
   const chunk = DuckDBDataChunk.create(types, CHUNK);
@@ -128,7 +180,7 @@ export async function appendIndicators(
   try {
     for (const { seriesId, one } of series) {
       const n = one.bars.ts.length;
-      const sources = INDICATOR_NAMES.map((k) => one.indicators[k]);
+      const sources = STORED_INDICATORS.map((k) => one.indicators[k]);
       for (let off = 0; off < n; off += CHUNK) {
         const len = Math.min(CHUNK, n - off);
         if (len !== chunk.rowCount) {
@@ -183,14 +235,18 @@ function writeMicros(into: BigInt64Array, ms: Float64Array, off: number, len: nu
   }
 }
 
-/** sha256 over a series' timestamps and indicator columns: what was last written for it. */
+/**
+ * What the stored indicators of a series are a function of: the formulas (the source of `computeIndicators`),
+ * the bars' timestamps and their closes — every stored column derives from close alone (range, range_pct and
+ * macd_hist, which read high/low, are computed by the view). Hashing these 16 bytes a bar instead of the
+ * 64 written is what lets an unchanged re-run skip cheaply; `one.indicators` must be `computeIndicators(one.bars)`.
+ */
 export function indicatorChecksum(one: SymbolSeries): string {
-  const h = createHash('sha256');
-  for (const a of [one.bars.ts, ...INDICATOR_NAMES.map((k) => one.indicators[k])]) {
-    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  }
+  const h = createHash('sha256').update(FORMULAS);
+  for (const a of [one.bars.ts, one.bars.close]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return h.digest('hex');
 }
+const FORMULAS = `${STORED_INDICATORS.join(',')}\n${computeIndicators.toString()}`;
 
 /**
  * Writes every series' indicators into `bar_indicators` (marketdata/0003; read them through the
@@ -205,25 +261,34 @@ export function indicatorChecksum(one: SymbolSeries): string {
  * Returns the number of bars written.
  */
 export async function writeBackIndicators(warehouse: Warehouse, series: SymbolSeries[], sel: SeriesSelector): Promise<number> {
+  const nonEmpty = series.filter((one) => one.bars.ts.length > 0);
+  // What was last written for these series, and how many of those bars still have their row: one query.
+  const previous = new Map(
+    (
+      await warehouse.rows<{ symbol: string; checksum: string; rows: number; first: number; last: number; filled: number }>(
+        `SELECT w.symbol, w.checksum, w.rows, epoch_ms(w.first_ts) AS first, epoch_ms(w.last_ts) AS last,
+                (SELECT count(*) FROM bar_indicators i
+                  WHERE i.series_id = s.series_id AND i.ts BETWEEN w.first_ts AND w.last_ts)::BIGINT AS filled
+           FROM pipeline_indicator_writes w
+           JOIN bar_indicator_series s USING (symbol, exchange, data_type, bar_size, use_rth)
+          WHERE list_contains($symbols::VARCHAR[], w.symbol) AND w.exchange = $exchange AND w.data_type = $dataType
+            AND w.bar_size = $barSize AND w.use_rth = $useRTH`,
+        { symbols: listLiteral(nonEmpty.map((one) => one.symbol)), ...selParams(sel) },
+      )
+    ).map((r) => [r.symbol, r]),
+  );
   const changed: { one: SymbolSeries; checksum: string }[] = [];
-  for (const one of series) {
+  for (const one of nonEmpty) {
     const n = one.bars.ts.length;
-    if (n === 0) continue;
     const checksum = indicatorChecksum(one);
-    const [previous] = await warehouse.rows<{ same: boolean; filled: number }>(
-      `SELECT w.checksum = $checksum AND w.rows = $rows AS same,
-              (SELECT count(*) FROM bar_indicators i
-                WHERE i.series_id = (SELECT series_id FROM bar_indicator_series
-                                      WHERE symbol = $symbol AND exchange = $exchange AND data_type = $dataType
-                                        AND bar_size = $barSize AND use_rth = $useRTH)
-                  AND i.ts BETWEEN make_timestamp($first::BIGINT * 1000) AND make_timestamp($last::BIGINT * 1000))::BIGINT AS filled
-         FROM pipeline_indicator_writes w
-        WHERE w.symbol = $symbol AND w.exchange = $exchange AND w.data_type = $dataType AND w.bar_size = $barSize AND w.use_rth = $useRTH
-          AND w.first_ts = make_timestamp($first::BIGINT * 1000) AND w.last_ts = make_timestamp($last::BIGINT * 1000)`,
-      { ...rangeKey(one, sel), checksum, rows: n },
-    );
-    if (previous?.same && previous.filled === n) continue;
-    changed.push({ one, checksum });
+    const p = previous.get(one.symbol);
+    const same =
+      p?.checksum === checksum &&
+      p.rows === n &&
+      p.filled === n &&
+      p.first === Math.round(one.bars.ts[0]) &&
+      p.last === Math.round(one.bars.ts[n - 1]);
+    if (!same) changed.push({ one, checksum });
   }
   let total = 0;
   for (let start = 0; start < changed.length; ) {

@@ -27,6 +27,7 @@ export {
   appendIndicators,
   readSeries,
   type SeriesSelector,
+  STORED_INDICATORS,
   type SymbolSeries,
   transformedTableSql,
   writeBackIndicators,
