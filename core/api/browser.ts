@@ -1,4 +1,6 @@
 /** The renderer's view of the contract: browser-safe (no Node modules), types and the client only. */
+
+export { queuedSymbolProgress } from './cache';
 export { ApiCallError, ApiClient, type ApiTransport, httpTransport } from './client';
 export type {
   EventName,

@@ -117,6 +117,23 @@ export const cacheProgressSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('summary'), jobId: z.string(), summary: refreshSummarySchema }),
 ]);
 export type CacheProgress = z.infer<typeof cacheProgressSchema>;
+export type SymbolProgress = Extract<CacheProgress, { kind: 'symbol' }>;
+
+/** A symbol's progress before its first request: the one starting point for the core and the UI. */
+export function queuedSymbolProgress(jobId: string, symbol: string): SymbolProgress {
+  return {
+    kind: 'symbol',
+    jobId,
+    symbol,
+    status: 'queued',
+    requestsDone: 0,
+    requestsTotal: 0,
+    rowsFetched: 0,
+    rowsCached: 0,
+    attempt: 1,
+    error: null,
+  };
+}
 
 export const cacheRefreshInputSchema = z
   .object({

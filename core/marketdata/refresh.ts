@@ -3,7 +3,7 @@
  * decides how many requests are really in flight), with retries for transient failures, reporting
  * progress per symbol and overall, and ending with a summary. Used by cache.refresh and the CLI.
  */
-import type { CacheProgress, RefreshSummary } from '../api/cache';
+import { type CacheProgress, queuedSymbolProgress, type RefreshSummary, type SymbolProgress } from '../api/cache';
 import { type BarSize, IbkrError } from '../ibkr/types';
 import { AppError, type Clock, errorMessage, retry } from '../platform';
 import type { BarCache } from './bar-cache';
@@ -49,20 +49,8 @@ export async function runRefresh(cache: BarCache, req: RefreshRequest, opts: Ref
   let done = 0;
   const overall = () =>
     opts.onProgress({ kind: 'overall', jobId, symbolsDone: done, symbolsTotal: symbols.length, failed: summary.failed.length });
-  const symbolEvent = (symbol: string, patch: Partial<Extract<CacheProgress, { kind: 'symbol' }>>) =>
-    opts.onProgress({
-      kind: 'symbol',
-      jobId,
-      symbol,
-      status: 'queued',
-      requestsDone: 0,
-      requestsTotal: 0,
-      rowsFetched: 0,
-      rowsCached: 0,
-      attempt: 1,
-      error: null,
-      ...patch,
-    });
+  const symbolEvent = (symbol: string, patch: Partial<SymbolProgress>) =>
+    opts.onProgress({ ...queuedSymbolProgress(jobId, symbol), ...patch });
 
   for (const s of symbols) symbolEvent(s, { status: 'queued' });
   overall();

@@ -3,7 +3,7 @@
  * status. Bars themselves are NOT kept here (they go from the API response straight to the chart).
  */
 import { create } from 'zustand';
-import type { MethodOutput } from '../../../core/api/browser';
+import { type MethodOutput, queuedSymbolProgress } from '../../../core/api/browser';
 import { api } from '../api';
 
 type CacheList = MethodOutput<'cache.list'>;
@@ -114,7 +114,7 @@ export const useMarketData = create<MarketDataState>((set, get) => ({
       set({
         refresh: early ?? {
           jobId,
-          symbols: Object.fromEntries(list.map((s) => [s, queued(jobId, s)])),
+          symbols: Object.fromEntries(list.map((s) => [s, queuedSymbolProgress(jobId, s)])),
           done: 0,
           total: list.length,
           failed: 0,
@@ -170,18 +170,3 @@ export const useMarketData = create<MarketDataState>((set, get) => ({
     set({ ibkr: { state: s.offline ? 'offline' : s.state, detail, error } });
   },
 }));
-
-function queued(jobId: string, symbol: string): SymbolProgress {
-  return {
-    kind: 'symbol',
-    jobId,
-    symbol,
-    status: 'queued',
-    requestsDone: 0,
-    requestsTotal: 0,
-    rowsFetched: 0,
-    rowsCached: 0,
-    attempt: 1,
-    error: null,
-  };
-}
