@@ -94,6 +94,7 @@ export async function writeGexRows(
   const strikes = await upsertRows(conn, 'gex_strikes', GEX_STRIKE_COLUMNS, (input.strikes ?? []).map(strikeValues), {
     key: ['ticker', 'category', 'ts', 'expiry', 'strike'],
     mode: options.mode,
+    unindexedKey: { rangeColumn: 'ts' }, // gex/0002
   });
   return { snapshots, strikes };
 }

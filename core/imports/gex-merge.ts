@@ -4,8 +4,9 @@
  * never overwrites clean data): plain INSERTs of what an anti-join finds missing, which is what
  * INSERT OR IGNORE would add because duplicates inside the file were dropped while staging (first
  * occurrence kept, `gex-stage.ts`), so the staged rows of one job are unique by key. Strike rows
- * go in file order (DuckDB preserves insertion order), which for history files is key order, so the
- * primary-key (ART) inserts are mostly appends; an explicit ORDER BY costs ~200 MB more peak memory. The
+ * go in file order (DuckDB preserves insertion order), which for history files is time order, so the
+ * table's zone maps stay tight for the next anti-join (gex_strikes has no key index since gex/0002: the
+ * writers keep its key unique); an explicit ORDER BY costs ~200 MB more peak memory. The
  * staged rows are deleted and the merge is recorded in `import_merges` in the same transaction,
  * so after a crash the journal can tell whether the merge happened.
  */
