@@ -18,7 +18,7 @@ import type { BarSize } from '../ibkr/types';
 import { readFloat64Columns } from '../marketdata/columns';
 import type { BarColumns, CacheDataType } from '../marketdata/types';
 import type { Warehouse } from '../storage/warehouse';
-import { computeIndicators, INDICATOR_NAMES, type IndicatorColumns, type IndicatorName } from './indicators';
+import { computeIndicators, INDICATOR_FORMULAS, INDICATOR_NAMES, type IndicatorColumns, type IndicatorName } from './indicators';
 
 export interface SeriesSelector {
   exchange: string;
@@ -236,7 +236,7 @@ function writeMicros(into: BigInt64Array, ms: Float64Array, off: number, len: nu
 }
 
 /**
- * What the stored indicators of a series are a function of: the formulas (the source of `computeIndicators`),
+ * What the stored indicators of a series are a function of: the formulas (the source of every function they depend on, INDICATOR_FORMULAS),
  * the bars' timestamps and their closes — every stored column derives from close alone (range, range_pct and
  * macd_hist, which read high/low, are computed by the view). Hashing these 16 bytes a bar instead of the
  * 64 written is what lets an unchanged re-run skip cheaply; `one.indicators` must be `computeIndicators(one.bars)`.
@@ -246,7 +246,7 @@ export function indicatorChecksum(one: SymbolSeries): string {
   for (const a of [one.bars.ts, one.bars.close]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return h.digest('hex');
 }
-const FORMULAS = `${STORED_INDICATORS.join(',')}\n${computeIndicators.toString()}`;
+const FORMULAS = `${STORED_INDICATORS.join(',')}\n${INDICATOR_FORMULAS}`;
 
 /**
  * Writes every series' indicators into `bar_indicators` (marketdata/0003; read them through the

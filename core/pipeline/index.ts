@@ -33,7 +33,7 @@ export {
   writeBackIndicators,
 } from './bars-io';
 export { type CompareRow, compareRuns, type RunComparison } from './compare';
-export { computeIndicators, INDICATOR_NAMES, type IndicatorColumns } from './indicators';
+export { computeIndicators, INDICATOR_FORMULAS, INDICATOR_NAMES, type IndicatorColumns } from './indicators';
 export { type CheckResult, type SymbolReport, summarise, type ValidationReport, validateSymbol } from './validate';
 export {
   type BarSourceLike,

@@ -103,3 +103,9 @@ function rsiOf(gain: number, loss: number): number {
   if (loss === 0) return gain === 0 ? 50 : 100;
   return 100 - 100 / (1 + gain / loss);
 }
+
+/**
+ * The source text of every function the indicator values depend on: a change to any of them changes
+ * the write-back checksum (bars-io.ts), so an upgraded formula is rewritten instead of skipped as unchanged.
+ */
+export const INDICATOR_FORMULAS = [computeIndicators, rsiOf].map(String).join('\n');

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callOrThrow } from '../../core/api';
 import { readFloat64Columns } from '../../core/marketdata/columns';
 import { marketdataWarehouseMigrations } from '../../core/marketdata/schema';
 import {
   computeIndicators,
+  INDICATOR_FORMULAS,
   INDICATOR_NAMES,
   warehouseMigrations as pipelineWarehouseMigrations,
   readSeries,
@@ -171,5 +173,15 @@ describe('indicators follow their bars in the cache', () => {
 
     await callOrThrow(t.ws.dispatcher, 'cache.clear', { symbol: 'NVDA' });
     expect(await count()).toEqual([{ symbol: 'TSLA', n: rows['rows.TSLA'] }]);
+  });
+});
+
+describe('indicator write-back checksum', () => {
+  it('covers the source of every function the indicator values are computed by', () => {
+    const source = readFileSync(new URL('../../core/pipeline/indicators.ts', import.meta.url), 'utf8');
+    const functions = [...source.matchAll(/^(?:export )?function (\w+)/gm)].map((m) => m[1]);
+    expect(functions).toContain('computeIndicators');
+    expect(functions.length).toBeGreaterThan(1);
+    for (const name of functions) expect(INDICATOR_FORMULAS).toMatch(new RegExp(`function ${name}\\(`));
   });
 });
