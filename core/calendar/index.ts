@@ -1,7 +1,9 @@
-/** Public face of core/calendar: the US equity trading calendar (holidays, sessions, New York offset). */
+/** Public face of core/calendar: the US equity trading calendar (holidays, early closes, sessions, New York offset). */
 export {
   DAY_MS,
+  earlyCloses,
   epochDay,
+  isEarlyClose,
   isTradingDay,
   marketHolidays,
   newYorkOffsetMinutes,

@@ -1,7 +1,8 @@
 /**
  * The US equity market calendar (used by the simulated gateway, validation and integrity checks): weekends and NYSE full-day holidays are closed,
- * sessions are 09:30–16:00 America/New_York (regular) or 04:00–20:00 (extended). The New York offset
- * follows the US DST rule (second Sunday of March to first Sunday of November), so no Intl is needed.
+ * sessions are 09:30–16:00 America/New_York (regular) or 04:00–20:00 (extended), and on NYSE's early-close days
+ * 09:30–13:00 (extended until 17:00). The New York offset follows the US DST rule (second Sunday of March to
+ * first Sunday of November), so no Intl is needed.
  */
 
 const DAY_MS = 86_400_000;
@@ -75,6 +76,34 @@ export function marketHolidays(year: number): Set<number> {
   return set;
 }
 
+const earlyCloseCache = new Map<number, Set<number>>();
+
+/**
+ * NYSE early closes (13:00 New York) of a year, as epoch days: the day before Independence Day when
+ * July 4 falls Tuesday–Friday, the day after Thanksgiving, and Christmas Eve when Christmas falls
+ * Tuesday–Friday. (When July 4 or Christmas is on a weekend, the observed full-day holiday takes the
+ * place of the early close.)
+ */
+export function earlyCloses(year: number): Set<number> {
+  let set = earlyCloseCache.get(year);
+  if (set) return set;
+  const tueToFri = (d: number) => weekday(d) >= 2 && weekday(d) <= 5;
+  const july4 = epochDay(year, 7, 4);
+  const christmas = epochDay(year, 12, 25);
+  const days = [
+    tueToFri(july4) ? july4 - 1 : null,
+    nthWeekday(year, 11, 4, 4) + 1, // the Friday after Thanksgiving
+    tueToFri(christmas) ? christmas - 1 : null,
+  ];
+  set = new Set(days.filter((d): d is number => d !== null));
+  earlyCloseCache.set(year, set);
+  return set;
+}
+
+export function isEarlyClose(day: number): boolean {
+  return earlyCloses(new Date(day * DAY_MS).getUTCFullYear()).has(day);
+}
+
 /** 0 = Sunday … 6 = Saturday. */
 export function weekday(day: number): number {
   return (((day + 4) % 7) + 7) % 7;
@@ -95,13 +124,14 @@ export function newYorkOffsetMinutes(day: number): number {
   return day >= dstStart && day < dstEnd ? 240 : 300;
 }
 
-/** Session [open, close) in epoch ms UTC of a trading date. */
+/** Session [open, close) in epoch ms UTC of a trading date (three hours shorter on an early-close day). */
 export function sessionBounds(day: number, useRTH: boolean): { open: number; close: number } {
   const offset = newYorkOffsetMinutes(day) * 60_000;
   const midnightLocal = day * DAY_MS + offset;
+  const early = isEarlyClose(day) ? 3 * 3_600_000 : 0;
   return useRTH
-    ? { open: midnightLocal + (9 * 60 + 30) * 60_000, close: midnightLocal + 16 * 3_600_000 }
-    : { open: midnightLocal + 4 * 3_600_000, close: midnightLocal + 20 * 3_600_000 };
+    ? { open: midnightLocal + (9 * 60 + 30) * 60_000, close: midnightLocal + 16 * 3_600_000 - early }
+    : { open: midnightLocal + 4 * 3_600_000, close: midnightLocal + 20 * 3_600_000 - early };
 }
 
 export { DAY_MS };

@@ -259,7 +259,7 @@ async function gexGaps(ctx: CheckContext, where: string): Promise<Finding> {
           date,
           from: new Date(open).toISOString(),
           to: new Date(close).toISOString(),
-          missing_minutes: 390,
+          missing_minutes: Math.round((close - open) / 60_000),
         });
         continue;
       }

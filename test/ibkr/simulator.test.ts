@@ -1,7 +1,7 @@
 /** The simulated IB Gateway seen by the bare @stoqey/ib client, plus its market calendar. */
 import { EventName, IBApi, SecType } from '@stoqey/ib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTradingDay, marketHolidays } from '../../core/calendar';
+import { earlyCloses, isTradingDay, marketHolidays, sessionBounds } from '../../core/calendar';
 import { generateBars, IbGatewaySimulator } from '../../core/ibkr/simulator';
 import { utc, waitFor } from './support';
 
@@ -144,6 +144,23 @@ describe('the simulated market calendar', () => {
     ]);
     expect(isTradingDay(utc(2026, 7, 3) / 86_400_000)).toBe(false);
     expect(isTradingDay(utc(2026, 7, 6) / 86_400_000)).toBe(true);
+  });
+
+  it("knows NYSE's early closes (13:00 New York) and shortens those sessions", () => {
+    const dates = (year: number) => [...earlyCloses(year)].map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10)).sort();
+    expect(dates(2024)).toEqual(['2024-07-03', '2024-11-29', '2024-12-24']);
+    expect(dates(2025)).toEqual(['2025-07-03', '2025-11-28', '2025-12-24']);
+    // July 4 on a Saturday (observed Friday the 3rd): no early close that week.
+    expect(dates(2026)).toEqual(['2026-11-27', '2026-12-24']);
+    // Christmas on a Saturday is observed on Friday the 24th: a holiday, not an early close.
+    expect(dates(2021)).toEqual(['2021-11-26']);
+    const day = utc(2026, 11, 27) / 86_400_000;
+    expect(new Date(sessionBounds(day, true).close).toISOString()).toBe('2026-11-27T18:00:00.000Z');
+    expect(new Date(sessionBounds(day, false).close).toISOString()).toBe('2026-11-27T22:00:00.000Z');
+    expect(new Date(sessionBounds(day + 3, true).close).toISOString()).toBe('2026-11-30T21:00:00.000Z');
+    const bars = generateBars('NVDA', '1 min', utc(2026, 11, 27), utc(2026, 11, 28), { useRTH: true });
+    expect(bars).toHaveLength(210);
+    expect(new Date(bars.at(-1)!.ts).toISOString()).toBe('2026-11-27T17:59:00.000Z');
   });
 
   it('generates extended-hours bars from 04:00 to 20:00 New York when not limited to RTH', () => {

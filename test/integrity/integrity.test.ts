@@ -69,6 +69,20 @@ describe('integrity checks', () => {
     expect(t.ws.imports.integrity.get(report.id)).toEqual(report);
   });
 
+  it('expects snapshots only until 13:00 New York on an early-close day', async () => {
+    t = await openTestWorkstation(TEST_ENV);
+    // Friday 2026-11-27, the day after Thanksgiving: 09:30–12:59, one snapshot a minute, then nothing.
+    const start = Date.UTC(2026, 10, 27, 14, 30) / 1000;
+    await importSnapshots(t.ws, t.dataDir, snapshots({ count: 210, strikes: 3, start }));
+    const report = await t.ws.imports.integrity.run({ sources: ['gex'] });
+    expect(report.findings.find((f) => f.check.startsWith('gaps'))).toMatchObject({ status: 'pass', count: 0 });
+    // The Monday after is a full session again: nothing imported there yet, 390 minutes missing.
+    await importSnapshots(t.ws, t.dataDir, snapshots({ count: 1, strikes: 3, start: Date.UTC(2026, 11, 1, 14, 30) / 1000 }));
+    const next = await t.ws.imports.integrity.run({ sources: ['gex'] });
+    const gaps = next.findings.find((f) => f.check.startsWith('gaps'));
+    expect(gaps?.rows).toContainEqual(expect.objectContaining({ date: '2026-11-30', missing_minutes: 390 }));
+  });
+
   it('`marketdesk integrity check` exits non-zero when a check fails and zero when all pass', async () => {
     const dataDir = tempDir('marketdesk-integrity-');
     dirs.push(dataDir);
