@@ -1,9 +1,10 @@
 /**
  * Data-quality checks over one symbol's bar columns, in single passes over typed arrays.
  * Errors (bad prices, inconsistent OHLC, nulls, duplicates) fail the run; gaps against the trading
- * calendar and return outliers are warnings: real data has halts and news days.
+ * calendar and return outliers are warnings: real data has halts and news days. Intraday, the return
+ * into a session's first bar (the overnight gap) is left out of the outlier statistics and check.
  */
-import { DAY_MS, isTradingDay, newYorkOffsetMinutes } from '../calendar';
+import { DAY_MS, isTradingDay, newYorkOffsetMinutes, sessionBounds } from '../calendar';
 import type { BarSize } from '../ibkr/types';
 import type { BarColumns } from '../marketdata/types';
 
@@ -102,6 +103,12 @@ export interface ValidateOptions {
   outlierZ: number;
   /** Non-TRADES series carry no volume (NaN): skip the volume checks. */
   hasVolume?: boolean;
+  /**
+   * The session the intraday bars cover (true: 09:30–16:00, false: 04:00–20:00 New York, shorter on early
+   * closes). Given, a day's bars must also reach from the open to the close: the bars missing at either end
+   * count as gaps (except before the first bar and after the last one, where the range may cut the session).
+   */
+  useRTH?: boolean;
 }
 
 export function validateSymbol(symbol: string, cols: Partial<BarColumns>, options: ValidateOptions): SymbolReport {
@@ -130,6 +137,8 @@ export function validateSymbol(symbol: string, cols: Partial<BarColumns>, option
   const intraday = interval < DAY_MS;
   const tradingDay = tradingDayFn(daily);
   let prevDay = n > 0 ? tradingDay(ts[0]) : 0;
+  // Intraday, a session's first return is the overnight gap: not comparable with the bar-to-bar spread.
+  const opensSession = intraday ? new Uint8Array(n) : null;
   let sum = 0;
   let sumSq = 0;
   let count = 0;
@@ -170,14 +179,18 @@ export function validateSymbol(symbol: string, cols: Partial<BarColumns>, option
               prev,
               `${Math.round((t - prev) / interval) - 1} bars missing within the session`,
             );
-        } else if (daily || interval <= 3_600_000) {
-          let missingDays = 0;
-          for (let d = d0 + 1; d < d1 && missingDays < 400; d++) if (isTradingDay(d)) missingDays++;
-          if (missingDays > 0) gaps.addMany(missingDays, prev, `${missingDays} trading day(s) without bars`);
+        } else {
+          if (opensSession) opensSession[i] = 1;
+          if (intraday && options.useRTH !== undefined) sessionEnds(d0, prev, d1, t, interval, options.useRTH, gaps);
+          if (daily || interval <= 3_600_000) {
+            let missingDays = 0;
+            for (let d = d0 + 1; d < d1 && missingDays < 400; d++) if (isTradingDay(d)) missingDays++;
+            if (missingDays > 0) gaps.addMany(missingDays, prev, `${missingDays} trading day(s) without bars`);
+          }
         }
       }
       const p = close[i - 1];
-      if (p > 0 && c > 0) {
+      if (p > 0 && c > 0 && opensSession?.[i] !== 1) {
         const r = c / p - 1;
         sum += r;
         sumSq += r * r;
@@ -194,7 +207,7 @@ export function validateSymbol(symbol: string, cols: Partial<BarColumns>, option
       for (let i = 1; i < n; i++) {
         const p = close[i - 1];
         const c = close[i];
-        if (!(p > 0 && c > 0)) continue;
+        if (!(p > 0 && c > 0) || opensSession?.[i] === 1) continue;
         const dev = c / p - 1 - mean;
         if (dev > limit || dev < -limit)
           outliers.add(
@@ -208,6 +221,18 @@ export function validateSymbol(symbol: string, cols: Partial<BarColumns>, option
     c.result(),
   );
   return finish(symbol, n, checks);
+}
+
+/** Bars missing between the last bar of day `d0` and its close, and between the open of day `d1` and its first bar. */
+function sessionEnds(d0: number, last: number, d1: number, first: number, interval: number, useRTH: boolean, gaps: Collector) {
+  if (isTradingDay(d0)) {
+    const missing = Math.floor((sessionBounds(d0, useRTH).close - (last + interval)) / interval);
+    if (missing > 0) gaps.addMany(missing, last, `${missing} bars missing before the session close`);
+  }
+  if (isTradingDay(d1)) {
+    const missing = Math.floor((first - sessionBounds(d1, useRTH).open) / interval);
+    if (missing > 0) gaps.addMany(missing, first, `${missing} bars missing after the session open`);
+  }
 }
 
 function finish(symbol: string, rows: number, checks: CheckResult[]): SymbolReport {

@@ -455,7 +455,12 @@ export class Pipeline {
   private async validate(ctx: RunContext, log: RunLog): Promise<void> {
     const z = this.deps.settings().PIPELINE_OUTLIER_Z;
     const reports: SymbolReport[] = ctx.data.map((d) =>
-      validateSymbol(d.symbol, d.bars, { barSize: ctx.params.barSize, outlierZ: z, hasVolume: true }),
+      validateSymbol(d.symbol, d.bars, {
+        barSize: ctx.params.barSize,
+        outlierZ: z,
+        hasVolume: true,
+        useRTH: ctx.selector?.useRTH ?? true,
+      }),
     );
     const report = summarise(reports);
     ctx.report = report;
