@@ -127,6 +127,7 @@ export const settingsSchema = z.object({
     z.number({ error: 'expected requests per second' }).positive('expected more than 0 requests per second'),
   ).default(1000),
   WEBHOOK_DEDUPE_WINDOW_SECONDS: numberish(z.number({ error: 'expected a number of seconds' }).min(0)).default(60),
+  WEBHOOK_INBOX_RETENTION_DAYS: numberish(z.number({ error: 'expected a whole number of days' }).int().min(0)).default(0),
   WEBHOOK_PUBLIC_URL: z
     .string()
     .trim()
@@ -210,6 +211,11 @@ export const settingDocs: Record<SettingKey, SettingDoc> = {
   WEBHOOK_DEDUPE_WINDOW_SECONDS: {
     group: 'webhooks',
     description: 'TradingView: an identical body within this window is a duplicate',
+  },
+  WEBHOOK_INBOX_RETENTION_DAYS: {
+    group: 'webhooks',
+    description:
+      'Days a processed webhook event stays raw in the inbox after processing; 0 = forever (pending, failed and dead events are always kept)',
   },
   WEBHOOK_PUBLIC_URL: { group: 'webhooks', description: 'Public base URL of your tunnel, shown in the TradingView setup' },
   UW_API_TOKEN: { group: 'webhooks', description: 'Unusual Whales API token for the stream connector', secret: true },

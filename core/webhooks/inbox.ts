@@ -508,15 +508,56 @@ export class WebhookInbox {
 
   /**
    * Cheap enough to call every second on a large inbox: pending/failed/dead come from partial
-   * indexes (small sets), done is the rest (rows are never deleted, so max(id) is the row count).
+   * indexes (small sets), done is the rest: max(id) minus the rows pruned so far (`prune` never
+   * deletes the newest row, so max(id) never goes back and ids are never reused).
    */
   counts(): { pending: number; failed: number; dead: number; done: number } {
     const out = { pending: 0, failed: 0, dead: 0, done: 0 };
     for (const r of this.stmts.counts.all() as { status: InboxStatus; n: number }[]) out[r.status] = r.n;
     out.dead = (this.stmts.deadCount.get() as { n: number }).n;
     const total = (this.stmts.total.get() as { n: number | null }).n ?? 0;
-    out.done = Math.max(0, total - out.pending - out.failed - out.dead);
+    out.done = Math.max(0, total - this.prunedRows() - out.pending - out.failed - out.dead);
     return out;
+  }
+
+  private prunedRows(): number {
+    return (
+      (this.db.prepare("SELECT value FROM webhook_meta WHERE name = 'pruned_rows'").get() as { value: number } | undefined)
+        ?.value ?? 0
+    );
+  }
+
+  /**
+   * Retention (WEBHOOK_INBOX_RETENTION_DAYS): deletes up to `max` processed events whose processing
+   * ended before `beforeMs`, oldest first, and returns how many. Pending, failed and dead events are
+   * never deleted, nor the newest row (its id is what the next id follows), nor an event whose dedupe
+   * key is not yet in the on-disk key index (TradingView and history-URL keys are unique per request
+   * and never indexed) — so a provider resending a pruned event still gets "duplicate", and its rows in
+   * the warehouse tables stay as they are.
+   */
+  prune(beforeMs: number, max = 5_000): number {
+    if (!this.db.open || this.db.inTransaction) return 0;
+    let deleted = 0;
+    this.db.transaction(() => {
+      deleted = this.db
+        .prepare(
+          `DELETE FROM webhook_inbox WHERE id IN (
+             SELECT id FROM webhook_inbox
+              WHERE status = 'done' AND processed_at < ? AND id < (SELECT max(id) FROM webhook_inbox)
+                AND (id <= ? OR dedupe_key LIKE 'tv:%' OR dedupe_key LIKE 'gexurl:%')
+              ORDER BY id LIMIT ?)`,
+        )
+        .run(beforeMs, this.recentUpto, max).changes;
+      if (deleted > 0) {
+        this.db
+          .prepare(
+            `INSERT INTO webhook_meta (name, value) VALUES ('pruned_rows', ?)
+             ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`,
+          )
+          .run(deleted);
+      }
+    })();
+    return deleted;
   }
 
   /** Rows the processor should work on now, oldest first. */

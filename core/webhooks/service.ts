@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { EventHub } from '../api';
 import type { GexSnapshotView, UwStreamStatus, WebhookListenerStatus } from '../api/webhooks';
+import { DAY_MS } from '../calendar';
 import type { SettingsStore } from '../config';
 import { enqueueImport } from '../imports';
 import { AppError, type Clock, errorMessage, type Logger } from '../platform';
@@ -16,6 +17,10 @@ import { buildListener, type ListenerSettings } from './listener';
 import { Allowlist, isLoopbackHost } from './net';
 import { type ProcessorOptions, WebhookProcessor } from './processor';
 import { RejectedLog } from './rejected';
+
+/** How often WEBHOOK_INBOX_RETENTION_DAYS is applied, and how many rows one slice deletes. */
+const RETENTION_EVERY_MS = 3_600_000;
+const PRUNE_SLICE = 2_000;
 
 /** One frame from the Unusual Whales stream (structurally the connector's UwStreamFrame). */
 export interface UwFrame {
@@ -58,6 +63,8 @@ export class WebhookService {
   private errors = 0;
   private lastError: string | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private pruning = false;
   private dirty = false;
   private allowlistCache: { key: string; list: Allowlist } = { key: '', list: new Allowlist([]) };
   private readonly logger: Logger;
@@ -112,6 +119,35 @@ export class WebhookService {
       }
     }, 1000);
     this.statusTimer.unref?.();
+    this.retentionTimer = setInterval(() => void this.pruneInbox(), RETENTION_EVERY_MS);
+    this.retentionTimer.unref?.();
+    setTimeout(() => void this.pruneInbox(), 1_000).unref?.();
+  }
+
+  /**
+   * Applies WEBHOOK_INBOX_RETENTION_DAYS (0: keep everything): deletes processed events older than
+   * that, in slices with the event loop in between, so acknowledging new events never waits long.
+   */
+  async pruneInbox(): Promise<number> {
+    const days = this.deps.settings.get().WEBHOOK_INBOX_RETENTION_DAYS;
+    if (days <= 0 || this.pruning || !this.deps.journal.isOpen) return 0;
+    this.pruning = true;
+    let total = 0;
+    try {
+      const before = this.deps.clock.now() - days * DAY_MS;
+      for (;;) {
+        const n = this.inbox.prune(before, PRUNE_SLICE);
+        total += n;
+        if (n < PRUNE_SLICE || !this.started) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      if (total > 0) this.logger.info('webhook inbox retention: processed events deleted', { deleted: total, days });
+    } catch (err) {
+      this.logger.warn('webhook inbox retention failed (retried next hour)', { error: errorMessage(err) });
+    } finally {
+      this.pruning = false;
+    }
+    return total;
   }
 
   async stop(): Promise<void> {
@@ -119,6 +155,8 @@ export class WebhookService {
     await this.restarting;
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.statusTimer = null;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.retentionTimer = null;
     await this.stopListener();
     await this.inbox.settle();
     this.inbox.close();

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../core/platform';
 import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
 import { BASE_ENV, call, count, fixture, fixtureJson, post, SECRET } from './support';
 
@@ -99,5 +100,66 @@ describe('the processor: inbox → warehouse tables, idempotent, replayable, wit
     await t.ws.webhooks.processor.drain();
     expect(await count(t.ws, 'flow_alerts')).toBe(1);
     expect(t.ws.webhooks.inbox.counts()).toEqual({ pending: 0, failed: 0, dead: 0, done: 28 });
+  });
+});
+
+describe('inbox retention (WEBHOOK_INBOX_RETENTION_DAYS)', () => {
+  const DAY = 24 * HOUR;
+  let t: TestWorkstation | undefined;
+  afterEach(async () => {
+    await t?.dispose();
+    t = undefined;
+  });
+
+  it('deletes raw events processed longer ago than the retention, keeps their rows and their dedupe', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 2, 15));
+    t = await openTestWorkstation({ ...BASE_ENV, WEBHOOK_INBOX_RETENTION_DAYS: '7' }, { clock });
+    const ws = t.ws;
+    const inboxRows = () => (ws.stores.journal.db.prepare('SELECT count(*) AS n FROM webhook_inbox').get() as { n: number }).n;
+    await sendMix(t);
+    await ws.webhooks.processor.drain();
+    await clock.advance(DAY);
+    const trade = fixtureJson<[string, Record<string, unknown>]>('uw-option-trade.json');
+    const late = JSON.stringify([trade[0], { ...trade[1], id: 'trade-late' }]);
+    expect((await post(ws, '/uw', late, { headers: auth })).status).toBe(202);
+    await ws.webhooks.processor.drain();
+    ws.webhooks.inbox.indexKeys(Number.MAX_SAFE_INTEGER);
+    const tables = await tableCounts(t);
+
+    // Six days after the first events: nothing is old enough yet.
+    await clock.advance(5 * DAY);
+    expect(await ws.webhooks.pruneInbox()).toBe(0);
+    // Eight days after: the 28 first events go, the one processed a day later stays.
+    await clock.advance(2 * DAY);
+    expect(await ws.webhooks.pruneInbox()).toBe(28);
+    expect(inboxRows()).toBe(1);
+    expect(ws.webhooks.inbox.counts()).toEqual({ pending: 0, failed: 0, dead: 0, done: 1 });
+    expect(await tableCounts(t)).toEqual(tables);
+
+    // A provider resending a pruned event is still told it is a duplicate; changed content is still a conflict.
+    const again = JSON.stringify([trade[0], { ...trade[1], id: 'trade-3' }]);
+    const dup = await post(ws, '/uw', again, { headers: auth });
+    expect(dup.status).toBe(200);
+    expect(dup.json).toMatchObject({ duplicate: true });
+    const changed = JSON.stringify([trade[0], { ...trade[1], id: 'trade-3', size: 999 }]);
+    expect((await post(ws, '/uw', changed, { headers: auth })).status).toBe(409);
+    expect(inboxRows()).toBe(1);
+
+    // The newest event is never deleted (its id is what the next id follows), even when old enough.
+    await clock.advance(30 * DAY);
+    expect(await ws.webhooks.pruneInbox()).toBe(0);
+    const next = await post(ws, '/uw', JSON.stringify([trade[0], { ...trade[1], id: 'trade-next' }]), { headers: auth });
+    expect(next.status).toBe(202);
+    expect((next.json as { id: number }).id).toBe(30);
+  });
+
+  it('keeps everything with the default retention of 0 days', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 10, 2, 15));
+    t = await openTestWorkstation(BASE_ENV, { clock });
+    await sendMix(t);
+    await t.ws.webhooks.processor.drain();
+    await clock.advance(400 * DAY);
+    expect(await t.ws.webhooks.pruneInbox()).toBe(0);
+    expect(t.ws.webhooks.inbox.counts().done).toBe(28);
   });
 });
