@@ -216,7 +216,12 @@ export async function run(): Promise<Figure[]> {
       await stop(w.child);
       const m = /STATS (\{.*\})/.exec(w.stderr());
       stats = m ? JSON.parse(m[1]) : null;
-      if (process.env.BENCH_VERBOSE && m) process.stderr.write(`listener stats: ${m[1]}\n`);
+      if (process.env.BENCH_VERBOSE && m) {
+        process.stderr.write(`listener stats: ${m[1]}\n`);
+        const s = JSON.parse(m[1]) as { appended: number; cpu: { user: number; system: number } };
+        const perEvent = (s.cpu.user + s.cpu.system) / Math.max(1, s.appended);
+        process.stderr.write(`listener CPU after start-up: ${perEvent.toFixed(1)} µs per accepted event (processing included)\n`);
+      }
     }
   } finally {
     await stop(b.child);
