@@ -123,6 +123,7 @@ export class WebhookInbox {
   private recentUpto = 0;
   private indexTimer: NodeJS.Timeout | null = null;
   private readonly keyStmts: { find: Database.Statement; put: Database.Statement; mark: Database.Statement };
+  private prunedStmt: Database.Statement | null = null;
   private syncing = 0;
   private wal: number | null | undefined = undefined;
   private syncMode = 'FULL';
@@ -521,10 +522,8 @@ export class WebhookInbox {
   }
 
   private prunedRows(): number {
-    return (
-      (this.db.prepare("SELECT value FROM webhook_meta WHERE name = 'pruned_rows'").get() as { value: number } | undefined)
-        ?.value ?? 0
-    );
+    this.prunedStmt ??= this.db.prepare("SELECT value FROM webhook_meta WHERE name = 'pruned_rows'");
+    return (this.prunedStmt.get() as { value: number } | undefined)?.value ?? 0;
   }
 
   /**
