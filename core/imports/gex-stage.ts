@@ -8,7 +8,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classicToRows, gexClassicSnapshotSchema } from '../gex';
-import { AppError, errorMessage } from '../platform';
+import { AppError, errorMessage, yieldToLoop } from '../platform';
 import type { Warehouse, WarehouseMigration } from '../storage';
 import { openDecoded } from './decode';
 import type { InvalidExample } from './jobs';
@@ -131,7 +131,7 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
       for (const text of splitter.push(chunk as Buffer)) {
         if (loadInFlight && ++sinceYield >= 4) {
           sinceYield = 0;
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await yieldToLoop();
         }
         const index = records++;
         let parsed: unknown;

@@ -18,7 +18,7 @@ import type { BarSize } from '../ibkr/types';
 import { readFloat64Columns } from '../marketdata/columns';
 import type { BarColumns, CacheDataType } from '../marketdata/types';
 import type { Warehouse } from '../storage/warehouse';
-import { computeIndicators, INDICATOR_FORMULAS, INDICATOR_NAMES, type IndicatorColumns, type IndicatorName } from './indicators';
+import { INDICATOR_FORMULAS, INDICATOR_NAMES, type IndicatorColumns, type IndicatorName } from './indicators';
 
 export interface SeriesSelector {
   exchange: string;

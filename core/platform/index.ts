@@ -12,3 +12,4 @@ export {
   streamSink,
 } from './logger';
 export { type BackoffPolicy, backoffDelay, type RetryOptions, retry } from './retry';
+export { yieldToLoop } from './yield';

@@ -7,7 +7,9 @@
  * both limited to the batch's range of one column so zone maps skip the rest of the table.
  * Call inside `warehouse.transaction`: writers are serialised there, so no key appears in between.
  */
+
 import { type DuckDBAppender, type DuckDBConnection, DuckDBTimestampValue } from '@duckdb/node-api';
+import { yieldToLoop } from '../platform';
 
 export type ColumnKind = 'varchar' | 'double' | 'bigint' | 'integer' | 'boolean' | 'timestamp' | 'json';
 
@@ -49,7 +51,7 @@ export async function upsertRows(
       for (const row of unique) {
         for (let i = 0; i < columns.length; i++) appendValue(appender, columns[i].kind, row[i]);
         appender.endRow();
-        if (options.yieldEvery && ++n % options.yieldEvery === 0) await new Promise<void>((r) => setImmediate(r));
+        if (options.yieldEvery && ++n % options.yieldEvery === 0) await yieldToLoop();
       }
       appender.flushSync();
     } finally {

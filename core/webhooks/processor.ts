@@ -6,7 +6,7 @@
  * backoff and parked as dead letters after `maxAttempts`.
  */
 import { writeGexRows } from '../gex';
-import { type BackoffPolicy, backoffDelay, type Clock, errorMessage, type Logger } from '../platform';
+import { type BackoffPolicy, backoffDelay, type Clock, errorMessage, type Logger, yieldToLoop } from '../platform';
 import type { Warehouse } from '../storage';
 import { upsertRows } from '../storage/upsert';
 import type { InboxRow, WebhookInbox } from './inbox';
@@ -20,8 +20,6 @@ const HOT_BATCH_DELAY_MS = 500;
  * slice is a pause of the ack path, so it is kept to about a millisecond.
  */
 const SLICE = 50;
-
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface ProcessorOptions {
   batchSize?: number;

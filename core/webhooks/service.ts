@@ -8,7 +8,7 @@ import type { GexSnapshotView, UwStreamStatus, WebhookListenerStatus } from '../
 import { DAY_MS } from '../calendar';
 import type { SettingsStore } from '../config';
 import { enqueueImport } from '../imports';
-import { AppError, type Clock, errorMessage, type Logger } from '../platform';
+import { AppError, type Clock, errorMessage, type Logger, yieldToLoop } from '../platform';
 import type { Journal, Warehouse } from '../storage';
 import { signingKey, signStandardWebhook } from './auth';
 import { WebhookInbox } from './inbox';
@@ -139,7 +139,7 @@ export class WebhookService {
         const n = this.inbox.prune(before, PRUNE_SLICE);
         total += n;
         if (n < PRUNE_SLICE || !this.started) break;
-        await new Promise((r) => setImmediate(r));
+        await yieldToLoop();
       }
       if (total > 0) this.logger.info('webhook inbox retention: processed events deleted', { deleted: total, days });
     } catch (err) {
