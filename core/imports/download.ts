@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { type Clock, retry, systemClock } from '../platform';
+import { type Clock, isPrivateAddress, privateAddressRefused, publicOnlyLookup, retry, systemClock } from '../platform';
 import { AppError, errorMessage } from '../platform/errors';
 
 export interface DownloadOptions {
@@ -18,6 +18,8 @@ export interface DownloadOptions {
   attempts: number;
   backoffBaseMs?: number;
   signal?: AbortSignal;
+  /** Refuse private/loopback/link-local targets, as written or as resolved at connect time, redirects included. */
+  publicOnly?: boolean;
   clock?: Clock;
   onProgress?: (bytesDone: number, bytesTotal: number | null) => void;
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
@@ -92,6 +94,8 @@ function classify(err: unknown, url: URL, attempt: number): AppError {
 }
 
 function fetchTo(url: URL, dest: string, options: DownloadOptions, redirects: number): Promise<DownloadResult> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (options.publicOnly && isPrivateAddress(host)) return Promise.reject(privateAddressRefused(host, host));
   return new Promise<DownloadResult>((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
     let settled = false;
@@ -105,7 +109,11 @@ function fetchTo(url: URL, dest: string, options: DownloadOptions, redirects: nu
     };
     const req = lib.get(
       url,
-      { headers: { 'accept-encoding': 'gzip, zstd, identity', 'user-agent': 'marketdesk-import' }, signal: options.signal },
+      {
+        headers: { 'accept-encoding': 'gzip, zstd, identity', 'user-agent': 'marketdesk-import' },
+        signal: options.signal,
+        ...(options.publicOnly ? { lookup: publicOnlyLookup } : {}),
+      },
       (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {

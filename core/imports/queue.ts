@@ -405,6 +405,8 @@ export class ImportQueue {
       stallTimeoutMs: settings.IMPORT_TIMEOUT_SECONDS * 1000,
       attempts: settings.IMPORT_DOWNLOAD_ATTEMPTS,
       signal,
+      // A URL that came in over the network (/gex_history_url) may only reach public addresses.
+      publicOnly: job.origin === 'webhook' && !settings.WEBHOOK_ALLOW_PRIVATE_URLS,
       clock: this.clock,
       onProgress: (done, total) => this.progress(job.id, { bytesDone: done, bytesTotal: total }),
       onRetry: (err, attempt, delayMs) =>

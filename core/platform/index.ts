@@ -1,3 +1,4 @@
+export { isPrivateAddress, privateAddressRefused, publicOnlyLookup, stripMapped } from './addresses';
 export { type Clock, ManualClock, systemClock } from './clock';
 export { AppError, errorMessage } from './errors';
 export {

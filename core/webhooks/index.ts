@@ -13,7 +13,7 @@ export { webhooksHandlers } from './api-handlers';
 export { secretEquals, signingKey, signStandardWebhook, verifyStandardWebhook } from './auth';
 export { type InboxAppend, type InboxAppendResult, type InboxRow, WebhookInbox } from './inbox';
 export { IngestError, type IngestMeta, type IngestResult, WebhookIngest } from './ingest';
-export { checkPublicUrl, isPrivateAddress } from './net';
+export { checkPublicUrl } from './net';
 export { parseOccSymbol, resolveUw, toEpochMs, UW_TOPICS, type UwEvent } from './payloads';
 export { WebhookProcessor } from './processor';
 export { RejectedLog } from './rejected';

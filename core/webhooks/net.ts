@@ -4,6 +4,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { isPrivateAddress, stripMapped } from '../platform';
 
 export function isLoopbackAddress(addr: string | undefined): boolean {
   if (!addr) return false;
@@ -14,10 +15,6 @@ export function isLoopbackAddress(addr: string | undefined): boolean {
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || isLoopbackAddress(h);
-}
-
-export function stripMapped(addr: string): string {
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
 
 const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'cf-connecting-ip', 'true-client-ip'];
@@ -84,45 +81,13 @@ export class Allowlist {
   }
 }
 
-const PRIVATE = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  PRIVATE.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  PRIVATE.addSubnet(net, bits, 'ipv6');
-}
-
-export function isPrivateAddress(addr: string): boolean {
-  const a = stripMapped(addr.replace(/^\[|\]$/g, ''));
-  const family = isIP(a);
-  if (!family) return false;
-  return PRIVATE.check(a, family === 6 ? 'ipv6' : 'ipv4');
-}
-
 export type UrlCheck = { ok: true; url: URL } | { ok: false; message: string };
 
 /**
  * http(s) only; refuses loopback, private, link-local and similar targets unless allowed — both
- * as written and as the host name resolves. The importer must check again when it connects
- * (DNS can change between now and then).
+ * as written and as the host name resolves now. A name that does not resolve now (no network, a
+ * DNS hiccup) is accepted: the job is kept, and the importer checks every address again when it
+ * connects (`publicOnlyLookup`), which is also what stops a name re-pointed later or a redirect.
  */
 export async function checkPublicUrl(
   raw: string,
@@ -155,8 +120,8 @@ export async function checkPublicUrl(
       resolve(host),
       new Promise<string[]>((_, reject) => setTimeout(() => reject(new Error('DNS timeout')), 2000).unref()),
     ]);
-  } catch (err) {
-    return { ok: false, message: `${host} does not resolve (${(err as Error).message})` };
+  } catch {
+    return { ok: true, url };
   }
   const bad = addrs.find(isPrivateAddress);
   if (bad)

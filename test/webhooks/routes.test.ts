@@ -222,6 +222,13 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
       origin: string;
     };
     expect(job).toEqual({ url: 'https://93.184.215.14/SPX/classic/full/2026-01-05.json', origin: 'webhook' });
+    // A name that does not resolve now (RFC 6761 .invalid; offline; a DNS hiccup) is queued: the importer checks
+    // the addresses again when it connects.
+    const unresolved = await post(t.ws, '/gex_history_url', JSON.stringify({ url: 'https://gex-history.invalid/SPX.json' }), {
+      headers: auth,
+    });
+    expect(unresolved.status).toBe(202);
+    expect(unresolved.json.jobId).toEqual(expect.any(String));
     for (const url of [
       'http://127.0.0.1/x.json',
       'http://169.254.169.254/latest/meta-data',
@@ -229,12 +236,17 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
       'http://10.1.2.3/a',
       'ftp://example.com/a',
       'http://localhost:8080/a',
+      'http://[::ffff:127.0.0.1]/a',
+      'http://2130706433/a',
+      'http://0x7f.1/a',
+      'http://100.64.1.1/a',
+      'http://user:pw@93.184.215.14/a',
     ]) {
       const res = await post(t.ws, '/gex_history_url', JSON.stringify({ url }), { headers: auth });
       expect(res.status, url).toBe(422);
       expect(res.json.error?.issues[0].path).toEqual(['url']);
     }
-    expect(inboxCount(t.ws, "WHERE route = '/gex_history_url'")).toBe(1);
+    expect(inboxCount(t.ws, "WHERE route = '/gex_history_url'")).toBe(2);
   });
 
   it('"send test event" goes through the real listener and shows up in the live feed', async () => {
