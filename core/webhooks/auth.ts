@@ -24,6 +24,23 @@ export function signingKey(secret: string): Buffer {
   return Buffer.from(secret, 'utf8');
 }
 
+/**
+ * The keys a signature may be made with: `signingKey`, and — for a secret without the `whsec_` prefix that is
+ * itself canonical base64 — its decoded bytes too, because Standard Webhooks libraries (the reference
+ * `standardwebhooks` package among them) base64-decode the secret they are given, prefix or not.
+ */
+export function verificationKeys(secret: string): Buffer[] {
+  if (cachedKeys?.secret === secret) return cachedKeys.keys;
+  const keys = [signingKey(secret)];
+  if (!secret.startsWith('whsec_') && secret.length >= 16) {
+    const decoded = Buffer.from(secret, 'base64');
+    if (decoded.length > 0 && decoded.toString('base64').replace(/=+$/, '') === secret.replace(/=+$/, '')) keys.push(decoded);
+  }
+  cachedKeys = { secret, keys };
+  return keys;
+}
+let cachedKeys: { secret: string; keys: Buffer[] } | null = null;
+
 export function signStandardWebhook(key: Buffer, id: string, timestampSeconds: number, body: Buffer | string): string {
   const mac = createHmac('sha256', key);
   mac.update(`${id}.${timestampSeconds}.`);
@@ -38,7 +55,7 @@ export function hasSignatureHeaders(headers: Record<string, string | string[] | 
 }
 
 export function verifyStandardWebhook(
-  key: Buffer,
+  keys: readonly Buffer[],
   headers: Record<string, string | string[] | undefined>,
   body: Buffer,
   nowMs: number,
@@ -64,14 +81,14 @@ export function verifyStandardWebhook(
       message: `webhook-timestamp is more than ${SIGNATURE_TOLERANCE_SECONDS}s away from now (replayed or clock skew)`,
     };
   }
-  const expected = Buffer.from(signStandardWebhook(key, id, seconds, body).slice(3), 'base64');
+  const expected = keys.map((key) => Buffer.from(signStandardWebhook(key, id, seconds, body).slice(3), 'base64'));
   let matched = false;
   for (const part of sig.split(' ')) {
     const comma = part.indexOf(',');
     if (comma < 0 || part.slice(0, comma) !== 'v1') continue;
     const given = Buffer.from(part.slice(comma + 1), 'base64');
     // Evaluate every candidate (no early exit) so timing does not reveal which one matched.
-    if (given.length === expected.length && timingSafeEqual(given, expected)) matched = true;
+    for (const e of expected) if (given.length === e.length && timingSafeEqual(given, e)) matched = true;
   }
   if (!matched) return { ok: false, code: 'bad_signature', message: 'no webhook-signature matches the body' };
   return { ok: true, id };

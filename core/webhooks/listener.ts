@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppError, type Clock, errorMessage, type Logger } from '../platform';
-import { bearerToken, hasSignatureHeaders, secretEquals, signingKey, verifyStandardWebhook } from './auth';
+import { bearerToken, hasSignatureHeaders, secretEquals, verificationKeys, verifyStandardWebhook } from './auth';
 import { IngestError, type IngestMeta, type IngestResult, type WebhookIngest } from './ingest';
 import { type Allowlist, clientAddress, hasForwardingHeaders, isLoopbackAddress } from './net';
 import type { FieldIssue } from './payloads';
@@ -191,7 +191,7 @@ export function buildListener(deps: {
       return { ok: false };
     }
     if (hasSignatureHeaders(req.headers)) {
-      const check = verifyStandardWebhook(signingKey(secret), req.headers, body, clock.now());
+      const check = verifyStandardWebhook(verificationKeys(secret), req.headers, body, clock.now());
       if (check.ok) return { ok: true, signedId: check.id };
       refuse(req, reply, 401, check.code, check.message, [], body);
       return { ok: false };

@@ -1,3 +1,4 @@
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signingKey, signStandardWebhook } from '../../core/webhooks';
 import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
@@ -61,6 +62,27 @@ describe('webhook authentication', () => {
     expect(res.status).toBe(202);
     const bearer = await post(t.ws, '/uw', fixture('uw-flow-alert.json'), { headers: { authorization: `Bearer ${whsec}` } });
     expect(bearer.status).toBe(202);
+  });
+
+  it('a client signing with the reference package and the secret as given (base64-decoded by the package) is accepted', async () => {
+    for (const secret of [
+      `whsec_${Buffer.from('k'.repeat(32)).toString('base64')}`,
+      Buffer.from('z'.repeat(24)).toString('base64'),
+    ]) {
+      t = await openTestWorkstation({ ...BASE_ENV, WEBHOOK_SECRET: secret });
+      const body = fixture('uw-option-trade.json');
+      const id = `msg_${secret.length}`;
+      const at = new Date();
+      const signature = new Webhook(secret).sign(id, at, body);
+      const headers = { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)) };
+      const res = await post(t.ws, '/uw', body, { headers: { ...headers, 'webhook-signature': signature } });
+      expect(res.status, secret).toBe(202);
+      const forged = new Webhook(Buffer.from('another-key-of-24-bytes!').toString('base64')).sign(id, at, body);
+      const bad = await post(t.ws, '/uw', body, { headers: { ...headers, 'webhook-signature': forged } });
+      expect([bad.status, bad.json.error?.code], secret).toEqual([401, 'bad_signature']);
+      await t.dispose();
+      t = undefined;
+    }
   });
 
   it('without WEBHOOK_SECRET only local, un-forwarded requests are accepted', async () => {
