@@ -300,7 +300,7 @@ export function resolveUw(value: unknown): UwResolve {
     }
     data = parsed.data as Record<string, unknown>;
   }
-  const tickerRaw = data.ticker ?? data.underlying_symbol ?? data.symbol ?? channelTicker;
+  const tickerRaw = data.ticker ?? data.underlying_symbol ?? data.symbol ?? channelTicker ?? occRoot(data);
   const ticker = typeof tickerRaw === 'string' && tickerRaw.trim() ? tickerRaw.trim().toUpperCase().slice(0, 32) : null;
   return { ok: true, event: { topic, channel, ticker, data, raw: payload, known: schema !== undefined } };
 }
@@ -320,6 +320,12 @@ export function uwDedupeKey(e: UwEvent, contentHash: string, signedId?: string):
   if (d.id !== undefined && d.id !== null && d.id !== '') return `uw:${e.topic}:id:${String(d.id)}`;
   if (signedId) return `sw:${signedId}`;
   return `uw:${e.topic}:h:${contentHash}`;
+}
+
+/** An option trade or alert that names only its contract: the underlying is the OCC symbol's root. */
+function occRoot(data: Record<string, unknown>): string | undefined {
+  const sym = data.option_symbol ?? data.option_chain_id ?? data.option_chain;
+  return typeof sym === 'string' ? parseOccSymbol(sym)?.root : undefined;
 }
 
 /** OCC symbol (TSLA251121C00460000) → root, expiry, type, strike. */

@@ -139,7 +139,10 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
       nbbo_ask: '2.20',
     };
     const auth = { authorization: `Bearer ${SECRET}` };
-    expect((await post(t.ws, '/uw', JSON.stringify(bare), { headers: auth })).status).toBe(202);
+    const stored = await post(t.ws, '/uw', JSON.stringify(bare), { headers: auth });
+    expect(stored.status).toBe(202);
+    // The feed's symbol of a trade that names only its contract is the contract's underlying.
+    expect(await call(t.ws, 'webhooks.event', { id: stored.json.id })).toMatchObject({ topic: 'option_trades', symbol: 'NVDA' });
     const news = { type: 'news', headline: 'Fed holds rates', id: 'n-1', created_at: 1762267198000 };
     expect((await post(t.ws, '/uw', JSON.stringify(news), { headers: auth })).status).toBe(202);
     const odd = ['market_tide', { ticker: 'SPY', net_call_premium: '123.4', timestamp: 1762267198000 }];
