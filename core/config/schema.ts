@@ -203,7 +203,7 @@ export const settingDocs: Record<SettingKey, SettingDoc> = {
     group: 'webhooks',
     description: '/gex_history_url may point at loopback/private/link-local hosts',
   },
-  WEBHOOK_BODY_LIMIT: { group: 'webhooks', description: 'Largest webhook body accepted, in bytes (413 above)', restart: true },
+  WEBHOOK_BODY_LIMIT: { group: 'webhooks', description: 'Largest webhook body accepted, in bytes, also once decompressed (413 above)', restart: true },
   WEBHOOK_RATE_LIMIT: {
     group: 'webhooks',
     description: 'Requests per second per source and client (burst: twice this); 429 above',

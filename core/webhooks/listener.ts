@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppError, type Clock, errorMessage, type Logger } from '../platform';
 import { bearerToken, hasSignatureHeaders, secretEquals, verificationKeys, verifyStandardWebhook } from './auth';
+import { BodyDecodeError, decodeBody } from './body';
 import { IngestError, type IngestMeta, type IngestResult, type WebhookIngest } from './ingest';
 import { type Allowlist, clientAddress, hasForwardingHeaders, isLoopbackAddress } from './net';
 import type { FieldIssue } from './payloads';
@@ -67,7 +68,13 @@ export function buildListener(deps: {
   const buckets = new TokenBuckets(initial.ratePerSecond, initial.ratePerSecond * 2);
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (req, body, done) => {
+    try {
+      done(null, decodeBody(req.headers['content-encoding'], body as Buffer, deps.settings().bodyLimit));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
 
   const ctxOf = (req: FastifyRequest): Ctx => {
     const c = (req as unknown as { mdCtx?: Ctx }).mdCtx;
@@ -134,6 +141,7 @@ export function buildListener(deps: {
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     const status = err.statusCode ?? 500;
+    if (err instanceof BodyDecodeError) return refuse(req, reply, err.statusCode, err.refusal, err.message, err.issues);
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
       return refuse(req, reply, 415, 'unsupported_media_type', 'Content-Type must be application/json or text/plain', [
         {

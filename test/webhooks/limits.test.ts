@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
 import { BASE_ENV, call, count, fixture, inboxCount, post, SECRET } from './support';
@@ -52,6 +53,33 @@ describe('webhook limits and errors', () => {
     }
     const rejected = await call<{ items: { status: number }[] }>(t.ws, 'webhooks.rejected', { limit: 50 });
     expect(rejected.items.map((r) => r.status).sort()).toEqual([400, 400, 413, 415, 415, 415, 415, 422, 422, 422]);
+  });
+
+  it('takes compressed bodies (gzip, deflate, br) and a UTF-8 byte-order mark; refuses bombs, unknown and broken encodings', async () => {
+    t = await openTestWorkstation({ ...BASE_ENV, WEBHOOK_BODY_LIMIT: '4096' });
+    const frame = fixture('uw-flow-alert.json');
+    const send = (body: Buffer, encoding: string, contentType = 'application/json') =>
+      post(t?.ws as TestWorkstation['ws'], '/uw', body, { contentType, headers: { ...auth, 'content-encoding': encoding } });
+    const news = (id: string) => JSON.stringify({ topic: 'news', id, headline: 'h' });
+    const accepted = [
+      await send(gzipSync(frame), 'gzip'),
+      await send(deflateSync(news('deflated')), 'deflate'),
+      await send(brotliCompressSync(news('brotli')), 'br'),
+      await send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(news('bom'))]), 'identity'),
+    ];
+    expect(accepted.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    const stored = await call<{ body: string; symbol: string | null }>(t.ws, 'webhooks.event', { id: accepted[0].json.id });
+    expect(JSON.parse(stored.body)).toEqual(JSON.parse(frame));
+
+    // 1 MB of zeros gzips to ~1 KB: under the limit as sent, far over it once inflated.
+    const bomb = await send(gzipSync(Buffer.alloc(1_000_000, 0x20)), 'gzip');
+    expect([bomb.status, bomb.json.error?.code]).toEqual([413, 'body_too_large']);
+    const unknown = await send(Buffer.from(news('z')), 'zstd-experimental');
+    expect([unknown.status, unknown.json.error?.code]).toEqual([415, 'unsupported_content_encoding']);
+    expect(unknown.json.error?.issues[0].path).toEqual(['content-encoding']);
+    const broken = await send(Buffer.from(news('not-gzip')), 'gzip');
+    expect([broken.status, broken.json.error?.code]).toEqual([400, 'bad_content_encoding']);
+    expect(inboxCount(t.ws)).toBe(4);
   });
 
   it('rate-limits each source and client with a token bucket: 429 with Retry-After, other sources unaffected', async () => {

@@ -38,7 +38,7 @@ export const runCommand: CliCommand = {
   usage: `marketdesk run [--symbols NVDA,TSLA] [--from YYYY-MM-DD --to YYYY-MM-DD] [--bar-size "1 day"] [--debug] [--demo] [--data-dir DIR]
 
   --symbols LIST   comma-separated symbols (default CACHE_SYMBOLS)
-  --from, --to     date range, to exclusive (default: the last 31 days)
+  --from, --to     date range, to exclusive (default: the last 30 days and today)
   --bar-size S     IBKR bar size (default "1 day")
   --debug          debug mode: cache only (offline replay), verbose logs, debug summary artifact
   --demo           run against the built-in simulated IB Gateway
