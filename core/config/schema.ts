@@ -47,16 +47,42 @@ const symbolList = z.preprocess(
   z.array(symbolSchema).min(1, 'expected at least one symbol, comma-separated (e.g. NVDA,TSLA)'),
 );
 
-const stringList = z.preprocess(
-  (v) =>
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0)
-      : v,
-  z.array(z.string()),
-);
+/** Each entry of a comma-separated list checked by `valid`; the message names the entry. */
+const checkedList = (valid: (entry: string) => boolean, expected: string) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0)
+        : v,
+    z.array(z.string().refine(valid, { error: (issue) => `"${String(issue.input)}" is not ${expected}` })),
+  );
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** An IPv4/IPv6 address, optionally with a /prefix (browser-safe: no node:net here). */
+export function isIpOrCidr(entry: string): boolean {
+  const [addr, prefix, ...rest] = entry.split('/');
+  if (rest.length > 0) return false;
+  const v4 = IPV4.test(addr);
+  let v6 = false;
+  if (!v4 && addr.includes(':')) {
+    try {
+      new URL(`http://[${addr}]/`);
+      v6 = true;
+    } catch {
+      v6 = false;
+    }
+  }
+  if (!v4 && !v6) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (v4 ? 32 : 128);
+}
+
+/** An Unusual Whales channel: a name, optionally `:TICKER` (flow-alerts, option_trades:TSLA, gex_strike:SPY). */
+export const UW_CHANNEL_PATTERN = /^[a-z][a-z0-9_-]*(:[A-Za-z0-9.\-/]{1,16})?$/;
 
 export function isValidTimeZone(tz: string): boolean {
   try {
@@ -114,7 +140,7 @@ export const settingsSchema = z.object({
   WEBHOOK_HOST: hostSchema.default('127.0.0.1'),
   WEBHOOK_PORT: port('WEBHOOK_PORT').default(8787),
   WEBHOOK_SECRET: z.string().default(''),
-  WEBHOOK_ALLOWLIST: stringList.default([]),
+  WEBHOOK_ALLOWLIST: checkedList(isIpOrCidr, 'an IP address or CIDR range (e.g. 52.89.214.238 or 10.0.0.0/8)').default([]),
   WEBHOOK_ALLOW_PRIVATE_URLS: boolish.default(false),
   WEBHOOK_BODY_LIMIT: numberish(
     z
@@ -134,7 +160,10 @@ export const settingsSchema = z.object({
     .regex(/^(https?:\/\/\S+)?$/, 'expected an http(s) URL such as https://abc.ngrok.app, or empty')
     .default(''),
   UW_API_TOKEN: z.string().default(''),
-  UW_CHANNELS: stringList.default([]),
+  UW_CHANNELS: checkedList(
+    (c) => UW_CHANNEL_PATTERN.test(c),
+    'an Unusual Whales channel such as flow-alerts or option_trades:TSLA',
+  ).default([]),
   UW_STREAM_URL: z
     .string()
     .trim()
@@ -203,7 +232,11 @@ export const settingDocs: Record<SettingKey, SettingDoc> = {
     group: 'webhooks',
     description: '/gex_history_url may point at loopback/private/link-local hosts',
   },
-  WEBHOOK_BODY_LIMIT: { group: 'webhooks', description: 'Largest webhook body accepted, in bytes, also once decompressed (413 above)', restart: true },
+  WEBHOOK_BODY_LIMIT: {
+    group: 'webhooks',
+    description: 'Largest webhook body accepted, in bytes, also once decompressed (413 above)',
+    restart: true,
+  },
   WEBHOOK_RATE_LIMIT: {
     group: 'webhooks',
     description: 'Requests per second per source and client (burst: twice this); 429 above',

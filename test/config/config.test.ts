@@ -58,6 +58,16 @@ describe('configuration', () => {
     expect(settings.CACHE_SYMBOLS).toEqual(['AAPL', 'MSFT']);
     expect(settings.IB_PORT).toBe(7497);
     expect(settings.CACHE_TTL_HOURS).toBe(0.5);
+    const lists = loadSettings({
+      env: {
+        DATA_DIR: dir,
+        WEBHOOK_ALLOWLIST: '52.89.214.238, 10.0.0.0/8,2001:db8::/32,::1',
+        UW_CHANNELS: 'flow-alerts,option_trades:TSLA,gex_strike:BRK.B',
+      },
+      cwd: dir,
+    }).settings;
+    expect(lists.WEBHOOK_ALLOWLIST).toEqual(['52.89.214.238', '10.0.0.0/8', '2001:db8::/32', '::1']);
+    expect(lists.UW_CHANNELS).toEqual(['flow-alerts', 'option_trades:TSLA', 'gex_strike:BRK.B']);
   });
 
   it.each([
@@ -68,6 +78,11 @@ describe('configuration', () => {
     ['IB_PORT', '70000', /IB_PORT="70000"/],
     ['WORKFLOW_TIMEZONE', 'Mars/Olympus', /WORKFLOW_TIMEZONE="Mars\/Olympus".*IANA/],
     ['DEBUG_MODE', 'maybe', /DEBUG_MODE="maybe".*true or false/],
+    // A typo in the allowlist must not be skipped: an allowlist left empty by its typos lets everyone in.
+    ['WEBHOOK_ALLOWLIST', '52.89.214.238,34.212.75.300', /WEBHOOK_ALLOWLIST=.*"34\.212\.75\.300" is not an IP address or CIDR/],
+    ['WEBHOOK_ALLOWLIST', '10.0.0.0/33', /"10\.0\.0\.0\/33" is not an IP address or CIDR/],
+    ['WEBHOOK_ALLOWLIST', 'tradingview.com', /"tradingview\.com" is not an IP address/],
+    ['UW_CHANNELS', 'flow-alerts,option trades', /UW_CHANNELS=.*"option trades" is not an Unusual Whales channel/],
   ])('refuses %s=%s with a message naming the key, the value and what is expected', (key, value, pattern) => {
     const err = loadError({ [key]: value });
     expect(err).toBeInstanceOf(AppError);
