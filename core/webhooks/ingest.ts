@@ -16,7 +16,7 @@ import {
   resolveUw,
   sha256,
   TV_SECRET_FIELDS,
-  textAlertSymbol,
+  textAlertFields,
   uwDedupeKey,
   zodIssues,
 } from './payloads';
@@ -92,7 +92,7 @@ export class WebhookIngest {
       symbol = typeof t === 'string' || typeof t === 'number' ? String(t).toUpperCase().slice(0, 32) : null;
     } else {
       body = rawBody;
-      symbol = textAlertSymbol(rawBody).ticker;
+      symbol = textAlertFields(rawBody).ticker;
     }
     const contentHash = sha256(body);
     const res = await this.inbox.append({

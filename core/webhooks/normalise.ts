@@ -10,7 +10,7 @@ import {
   parseTradingView,
   resolveUw,
   TV_SECRET_FIELDS,
-  textAlertSymbol,
+  textAlertFields,
   toEpochMs,
   tradingViewAlertSchema,
 } from './payloads';
@@ -179,19 +179,19 @@ export function normaliseRow(row: InboxRow, out: TableRows): string {
 function tradingView(row: InboxRow, out: TableRows): string {
   const parsed = parseTradingView(row.body);
   if (parsed.format === 'text') {
-    const sym = textAlertSymbol(parsed.text);
+    const f = textAlertFields(parsed.text);
     out.alerts.push([
       row.id,
       row.source,
       row.received_at,
       'text',
-      sym.ticker,
-      sym.exchange,
+      f.ticker,
+      f.exchange,
       null,
       null,
       null,
-      null,
-      null,
+      f.price,
+      f.action,
       null,
       null,
       null,

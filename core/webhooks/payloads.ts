@@ -383,9 +383,41 @@ export const tradingViewAlertSchema = z
   })
   .loose();
 
-/** Best-effort symbol of a text alert: `NASDAQ:TSLA`, or a ticker-looking field of a|b|c / a,b,c. */
-export function textAlertSymbol(text: string): { exchange: string | null; ticker: string | null } {
-  const m = /\b([A-Z]{2,12}):([A-Z][A-Z0-9.!]{0,14})\b/.exec(text);
-  if (m) return { exchange: m[1], ticker: m[2] };
-  return { exchange: null, ticker: null };
+const EXCHANGE_TICKER = /\b([A-Z]{2,12}):([A-Z][A-Z0-9.!]{0,14})\b/;
+/** `ticker=TSLA`, `symbol: TSLA`, `"ticker": "TSLA"` (a broken JSON template), `price = 452.31`, `action=buy`. */
+const KEY_VALUE = /["']?\b(ticker|symbol|action|side|price|close)["']?\s*[=:]\s*["']?([A-Za-z0-9.:!_-]+)/gi;
+const TICKER_FIELD = /^[A-Z][A-Z0-9]{0,5}(\.[A-Z])?$/;
+const ACTION_WORDS = new Set(['buy', 'sell', 'long', 'short', 'exit', 'close', 'cover', 'flat']);
+
+export interface TextAlertFields {
+  exchange: string | null;
+  ticker: string | null;
+  action: string | null;
+  price: number | null;
+}
+
+/**
+ * Best-effort fields of a text alert, for the feed and the alerts table (the text itself is always kept):
+ * key=value pairs first, then `NASDAQ:TSLA`, then the fields of a|b|c / a,b,c bot formats — the ticker is
+ * the first all-capitals field that is not an action word, the action the first buy/sell/long/short/… field.
+ */
+export function textAlertFields(text: string): TextAlertFields {
+  const kv = new Map<string, string>();
+  for (const m of text.matchAll(KEY_VALUE)) {
+    const key = m[1].toLowerCase();
+    if (!kv.has(key)) kv.set(key, m[2]);
+  }
+  const fields = text.split(/[|,;\t\n]/).map((f) => f.trim());
+  let exchange: string | null = null;
+  let ticker: string | null = null;
+  const named = kv.get('ticker') ?? kv.get('symbol');
+  const pair = EXCHANGE_TICKER.exec(named ?? text);
+  if (pair) [exchange, ticker] = [pair[1], pair[2]];
+  else if (named) ticker = named.toUpperCase().slice(0, 32);
+  else ticker = fields.find((f) => TICKER_FIELD.test(f) && !ACTION_WORDS.has(f.toLowerCase())) ?? null;
+  const action = (kv.get('action') ?? kv.get('side') ?? fields.find((f) => ACTION_WORDS.has(f.toLowerCase())) ?? null)
+    ?.toLowerCase()
+    .slice(0, 32);
+  const price = Number(kv.get('price') ?? kv.get('close') ?? Number.NaN);
+  return { exchange, ticker, action: action ?? null, price: Number.isFinite(price) ? price : null };
 }

@@ -71,12 +71,25 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
       expect(res.status).toBe(202);
     }
     await t.ws.webhooks.processor.drain();
-    const rows = await t.ws.stores.warehouse.rows<{ message: string; format: string; ticker: string | null }>(
-      'SELECT message, format, ticker FROM alerts ORDER BY event_id',
-    );
+    const rows = await t.ws.stores.warehouse.rows<{
+      message: string;
+      format: string;
+      ticker: string | null;
+      exchange: string | null;
+      action: string | null;
+      price: number | null;
+    }>('SELECT message, format, ticker, exchange, action, price FROM alerts ORDER BY event_id');
     expect(rows.map((r) => r.message)).toEqual(bodies);
     expect(rows.every((r) => r.format === 'text')).toBe(true);
-    expect(rows[0].ticker).toBe('TSLA');
+    // Best-effort fields: NASDAQ:TSLA + price = …; key|name|action|TICKER; id,action,TICKER,k=v; a broken template.
+    expect(rows.map(({ ticker, exchange, action, price }) => ({ ticker, exchange, action, price }))).toEqual([
+      { ticker: 'TSLA', exchange: 'NASDAQ', action: null, price: 452.31 },
+      { ticker: 'TSLA', exchange: null, action: 'sell', price: null },
+      { ticker: 'NVDA', exchange: null, action: 'buy', price: null },
+      { ticker: 'NVDA', exchange: null, action: null, price: null },
+    ]);
+    const feed = await call<{ items: { symbol: string | null }[] }>(t.ws, 'webhooks.events', { source: 'tradingview' });
+    expect(feed.items.map((e) => e.symbol).reverse()).toEqual(['TSLA', 'TSLA', 'NVDA', 'NVDA']);
   });
 
   it('/uw takes Unusual Whales frames: flow alert, option trade, market GEX and per-strike GEX', async () => {
