@@ -24,6 +24,16 @@ async function tableCounts(t: TestWorkstation) {
   return out;
 }
 
+/** The inbox counts (kept in memory after the first count) against a fresh count of the journal. */
+function expectCountsExact(t: TestWorkstation): void {
+  const rows = t.ws.stores.journal.db.prepare('SELECT status, count(*) AS n FROM webhook_inbox GROUP BY status').all() as {
+    status: string;
+    n: number;
+  }[];
+  const fresh = { pending: 0, failed: 0, dead: 0, done: 0, ...Object.fromEntries(rows.map((r) => [r.status, r.n])) };
+  expect(t.ws.webhooks.inbox.counts()).toEqual(fresh);
+}
+
 describe('the processor: inbox → warehouse tables, idempotent, replayable, with dead letters', () => {
   let t: TestWorkstation;
   beforeEach(async () => {
@@ -75,14 +85,24 @@ describe('the processor: inbox → warehouse tables, idempotent, replayable, wit
     await t.ws.webhooks.processor.stop();
     const wh = t.ws.stores.warehouse;
     await wh.run('ALTER TABLE flow_alerts RENAME TO flow_alerts_away');
+    expectCountsExact(t); // counted once here; every change below keeps the counts without counting again
     await sendMix(t);
+    // A duplicate and a conflicting resend add no row.
+    const trade = fixtureJson<[string, Record<string, unknown>]>('uw-option-trade.json');
+    const again = JSON.stringify([trade[0], { ...trade[1], id: 'trade-0' }]);
+    expect((await post(t.ws, '/uw', again, { headers: auth })).status).toBe(200);
+    const changed = JSON.stringify([trade[0], { ...trade[1], id: 'trade-0', price: '9.99' }]);
+    expect((await post(t.ws, '/uw', changed, { headers: auth })).status).toBe(409);
+    expectCountsExact(t);
     let now = Date.now();
     await t.ws.webhooks.processor.drain({ now });
     expect(await count(t.ws, 'option_trades')).toBe(25); // the rest of the batch is not held back
     expect(t.ws.webhooks.inbox.counts()).toMatchObject({ failed: 1, dead: 0 });
+    expectCountsExact(t);
     for (let attempt = 2; attempt <= 5; attempt++) {
       now += HOUR;
       await t.ws.webhooks.processor.drain({ now });
+      expectCountsExact(t);
     }
     const dead = await call<{ items: { id: number; error: string; attempts: number; topic: string }[] }>(
       t.ws,
@@ -97,9 +117,15 @@ describe('the processor: inbox → warehouse tables, idempotent, replayable, wit
 
     await wh.run('ALTER TABLE flow_alerts_away RENAME TO flow_alerts');
     expect(await call(t.ws, 'webhooks.reprocess', { allDead: true })).toEqual({ queued: 1 });
+    expectCountsExact(t);
     await t.ws.webhooks.processor.drain();
     expect(await count(t.ws, 'flow_alerts')).toBe(1);
     expect(t.ws.webhooks.inbox.counts()).toEqual({ pending: 0, failed: 0, dead: 0, done: 28 });
+    expectCountsExact(t);
+    t.ws.webhooks.inbox.requeue([1, 2]);
+    expect(t.ws.webhooks.inbox.counts()).toMatchObject({ pending: 2, done: 26 });
+    await t.ws.webhooks.processor.drain();
+    expectCountsExact(t);
   });
 });
 
