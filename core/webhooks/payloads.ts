@@ -153,7 +153,8 @@ export const uwOptionTradeSchema = z
 export const uwFlowAlertSchema = z
   .object({
     id: idLike.optional(),
-    ticker: tickerField,
+    // Required, but it may come from the channel (flow-alerts:TSLA) or the contract: checked in resolveUw.
+    ticker: tickerField.optional(),
     option_chain: z.string().max(64).nullish(),
     rule_id: z.string().max(200).nullish(),
     rule_name: z.string().max(200).nullish(),
@@ -302,6 +303,15 @@ export function resolveUw(value: unknown): UwResolve {
   }
   const tickerRaw = data.ticker ?? data.underlying_symbol ?? data.symbol ?? channelTicker ?? occRoot(data);
   const ticker = typeof tickerRaw === 'string' && tickerRaw.trim() ? tickerRaw.trim().toUpperCase().slice(0, 32) : null;
+  if (topic === 'flow-alerts' && ticker === null) {
+    return invalid(422, 'invalid_payload', 'invalid flow-alerts payload', [
+      {
+        path: [...prefix, 'ticker'],
+        message: 'expected the ticker',
+        hint: 'add "ticker", send on a flow-alerts:<TICKER> channel, or give the contract as option_chain',
+      },
+    ]);
+  }
   return { ok: true, event: { topic, channel, ticker, data, raw: payload, known: schema !== undefined } };
 }
 

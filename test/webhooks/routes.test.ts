@@ -156,6 +156,14 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
     expect(stored.status).toBe(202);
     // The feed's symbol of a trade that names only its contract is the contract's underlying.
     expect(await call(t.ws, 'webhooks.event', { id: stored.json.id })).toMatchObject({ topic: 'option_trades', symbol: 'NVDA' });
+    // A flow alert without a ticker field takes it from its channel or its contract; with neither it is refused.
+    const alert = { id: 'fa-1', rule_name: 'RepeatedHits', total_premium: '125000', executed_at: 1762267198000 };
+    const byChannel = await post(t.ws, '/uw', JSON.stringify(['flow-alerts:QQQ', alert]), { headers: auth });
+    expect(byChannel.status).toBe(202);
+    const byContract = { ...alert, id: 'fa-2', option_chain: 'IWM251219C00250000' };
+    expect((await post(t.ws, '/uw', JSON.stringify(['flow-alerts', byContract]), { headers: auth })).status).toBe(202);
+    const orphan = await post(t.ws, '/uw', JSON.stringify(['flow-alerts', { ...alert, id: 'fa-3' }]), { headers: auth });
+    expect([orphan.status, orphan.json.error?.issues[0].path]).toEqual([422, [1, 'ticker']]);
     const news = { type: 'news', headline: 'Fed holds rates', id: 'n-1', created_at: 1762267198000 };
     expect((await post(t.ws, '/uw', JSON.stringify(news), { headers: auth })).status).toBe(202);
     const odd = ['market_tide', { ticker: 'SPY', net_call_premium: '123.4', timestamp: 1762267198000 }];
@@ -174,6 +182,13 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
         side: 'mid',
         executed_at: Date.parse('2025-11-04T15:00:00.250Z'),
       },
+    ]);
+    const alerts = await t.ws.stores.warehouse.rows<{ id: string; ticker: string }>(
+      'SELECT id, ticker FROM flow_alerts ORDER BY id',
+    );
+    expect(alerts).toEqual([
+      { id: 'fa-1', ticker: 'QQQ' },
+      { id: 'fa-2', ticker: 'IWM' },
     ]);
     const events = await t.ws.stores.warehouse.rows<{ topic: string; ticker: string | null }>(
       'SELECT topic, ticker FROM uw_events ORDER BY topic',
