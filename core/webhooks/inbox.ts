@@ -554,6 +554,14 @@ export class WebhookInbox {
     }
   }
 
+  /** When the newest stored event arrived (epoch ms), or null for an empty inbox. */
+  lastReceivedAt(): number | null {
+    const row = this.db.prepare('SELECT received_at FROM webhook_inbox ORDER BY id DESC LIMIT 1').get() as
+      | { received_at: number }
+      | undefined;
+    return row?.received_at ?? null;
+  }
+
   private prunedRows(): number {
     this.prunedStmt ??= this.db.prepare("SELECT value FROM webhook_meta WHERE name = 'pruned_rows'");
     return (this.prunedStmt.get() as { value: number } | undefined)?.value ?? 0;

@@ -109,6 +109,8 @@ export class WebhookService {
 
   async start(): Promise<void> {
     this.started = true;
+    // "Last event" survives a restart: the newest stored event, until a new one arrives.
+    this.lastEventAt ??= this.inbox.lastReceivedAt();
     this.inbox.start();
     this.processor.start();
     await this.startListener();

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
+import { openTestWorkstation, removeDir, type TestWorkstation, tempDir } from '../support/workstation';
 import { BASE_ENV, call, fixture, post, SECRET } from './support';
 
 type Page = { items: { id: number; source: string; topic: string | null; symbol: string | null }[]; nextBefore: number | null };
@@ -51,5 +51,23 @@ describe('the live feed as the Webhooks page reads it', () => {
     expect(bad.ok).toBe(false);
     const unknown = await t.ws.dispatcher.call('webhooks.event', { id: 999 });
     expect(unknown).toMatchObject({ ok: false, error: { status: 404 } });
+  });
+
+  it('after a restart the listener status still shows when the last event arrived', async () => {
+    await t.dispose();
+    const dataDir = tempDir();
+    try {
+      t = await openTestWorkstation(BASE_ENV, { dataDir });
+      const res = await post(t.ws, '/uw', fixture('uw-flow-alert.json'), { headers: { authorization: `Bearer ${SECRET}` } });
+      const stored = await call<{ receivedAt: string }>(t.ws, 'webhooks.event', { id: res.json.id });
+      await t.dispose();
+      t = await openTestWorkstation(BASE_ENV, { dataDir });
+      const status = await call<{ lastEventAt: string | null; acceptedSinceStart: number }>(t.ws, 'webhooks.status', {});
+      expect(status).toMatchObject({ lastEventAt: stored.receivedAt, acceptedSinceStart: 0 });
+      await t.dispose();
+    } finally {
+      removeDir(dataDir);
+    }
+    t = await openTestWorkstation(BASE_ENV);
   });
 });
