@@ -519,9 +519,10 @@ export class WebhookInbox {
   }
 
   /**
-   * Cheap enough to call every second on a large inbox: pending/failed/dead come from partial
-   * indexes (small sets), done is the rest: max(id) minus the rows pruned so far (`prune` never
-   * deletes the newest row, so max(id) never goes back and ids are never reused).
+   * Cheap enough to call every second on a large inbox and a large backlog: pending/failed/dead are the
+   * kept `tally` (counted from the partial indexes only when it is unset), done is the rest: max(id)
+   * minus the rows pruned so far (`prune` never deletes the newest row, so max(id) never goes back and
+   * ids are never reused).
    */
   counts(): { pending: number; failed: number; dead: number; done: number } {
     if (!this.tally) {
