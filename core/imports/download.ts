@@ -112,7 +112,8 @@ function fetchTo(url: URL, dest: string, options: DownloadOptions, redirects: nu
       {
         headers: { 'accept-encoding': 'gzip, zstd, identity', 'user-agent': 'marketdesk-import' },
         signal: options.signal,
-        ...(options.publicOnly ? { lookup: publicOnlyLookup } : {}),
+        // A fresh connection (no pooled keep-alive socket another request opened) whose addresses are checked.
+        ...(options.publicOnly ? { lookup: publicOnlyLookup, agent: false } : {}),
       },
       (res) => {
         const status = res.statusCode ?? 0;

@@ -31,18 +31,21 @@ describe('queueing imports from elsewhere', () => {
   it('a URL queued from a webhook cannot reach a private address when it connects (IP or name), unless allowed', async () => {
     t = await openTestWorkstation(TEST_ENV);
     const db = t.ws.stores.journal.db;
+    const byName = server.url('/a.json').replace('127.0.0.1', 'localhost');
+    // The trader's own imports (UI, CLI, API) may read from their machine or LAN — and leave a keep-alive
+    // connection to it behind, which a webhook's URL for the same host must not reuse.
+    const own = enqueueImport(db, { url: byName, source: 'api' });
+    expect((await t.ws.imports.queue.waitFor(own.job.id)).state).toBe('done');
     const hitsBefore = server.hits('/a.json');
-    const byIp = enqueueImport(db, { url: server.url('/a.json'), source: 'webhook' });
-    const byName = enqueueImport(db, { url: server.url('/a.json').replace('127.0.0.1', 'localhost'), source: 'webhook' });
-    for (const { job } of [byIp, byName]) {
+    const viaWebhook = [
+      enqueueImport(db, { url: `${byName}?from=webhook`, source: 'webhook' }),
+      enqueueImport(db, { url: server.url('/a.json'), source: 'webhook' }),
+    ];
+    for (const { job } of viaWebhook) {
       const failed = await t.ws.imports.queue.waitFor(job.id);
       expect([failed.state, failed.errorCode], job.url ?? '').toEqual(['failed', 'URL_REFUSED']);
       expect(failed.error).toMatch(/WEBHOOK_ALLOW_PRIVATE_URLS/);
     }
     expect(server.hits('/a.json')).toBe(hitsBefore);
-    // The trader's own imports (UI, CLI, API) may read from their machine or LAN.
-    const own = enqueueImport(db, { url: server.url('/a.json'), source: 'api' });
-    expect((await t.ws.imports.queue.waitFor(own.job.id)).state).toBe('done');
-    expect(server.hits('/a.json')).toBe(hitsBefore + 1);
   });
 });
