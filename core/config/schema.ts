@@ -36,19 +36,8 @@ export const symbolSchema = z
   .toUpperCase()
   .regex(SYMBOL_PATTERN, 'expected a ticker symbol: letters, digits, ".", "-" or "/", no spaces');
 
-const symbolList = z.preprocess(
-  (v) =>
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0)
-      : v,
-  z.array(symbolSchema).min(1, 'expected at least one symbol, comma-separated (e.g. NVDA,TSLA)'),
-);
-
-/** Each entry of a comma-separated list checked by `valid`; the message names the entry. */
-const checkedList = (valid: (entry: string) => boolean, expected: string) =>
+/** A comma-separated string (env, .env) or an array (settings file, UI) as an array of trimmed, non-empty entries. */
+const commaList = <T extends z.ZodType>(items: T) =>
   z.preprocess(
     (v) =>
       typeof v === 'string'
@@ -57,8 +46,14 @@ const checkedList = (valid: (entry: string) => boolean, expected: string) =>
             .map((s) => s.trim())
             .filter((s) => s.length > 0)
         : v,
-    z.array(z.string().refine(valid, { error: (issue) => `"${String(issue.input)}" is not ${expected}` })),
+    items,
   );
+
+const symbolList = commaList(z.array(symbolSchema).min(1, 'expected at least one symbol, comma-separated (e.g. NVDA,TSLA)'));
+
+/** Each entry of a comma-separated list checked by `valid`; the message names the entry. */
+const checkedList = (valid: (entry: string) => boolean, expected: string) =>
+  commaList(z.array(z.string().refine(valid, { error: (issue) => `"${String(issue.input)}" is not ${expected}` })));
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
