@@ -13,4 +13,5 @@ export {
   streamSink,
 } from './logger';
 export { type BackoffPolicy, backoffDelay, type RetryOptions, retry } from './retry';
+export { secretEquals } from './secrets';
 export { yieldToLoop } from './yield';

@@ -3,7 +3,7 @@
  * (POST /api/call/:method) and WebSocket (/api/events). Binds loopback; every API request
  * needs the access token printed at start.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,7 +11,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { ApiDispatcher, EventHub } from '../api';
-import type { Logger } from '../platform';
+import { type Logger, secretEquals } from '../platform';
 
 export interface ControlServerOptions {
   dispatcher: ApiDispatcher;
@@ -35,13 +35,6 @@ export interface ControlServer {
 
 export function newAccessToken(): string {
   return randomBytes(24).toString('base64url');
-}
-
-export function tokensMatch(given: string | undefined, expected: string): boolean {
-  if (!given) return false;
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
@@ -90,7 +83,7 @@ function registerApiRoutes(app: FastifyInstance, options: ControlServerOptions, 
   app.get('/api/health', async () => ({ ok: true }));
 
   app.post('/api/call/:method', async (req: FastifyRequest<{ Params: { method: string } }>, reply: FastifyReply) => {
-    if (!tokensMatch(bearer(req), token)) {
+    if (!secretEquals(bearer(req), token)) {
       return reply.code(401).send({
         ok: false,
         error: { code: 'unauthorized', status: 401, message: 'Missing or wrong access token (Authorization: Bearer <token>)' },
@@ -139,7 +132,7 @@ function attachEventSocket(app: FastifyInstance, events: EventHub, token: string
   const wss = new WebSocketServer({ noServer: true });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/api/events' || !tokensMatch(url.searchParams.get('token') ?? undefined, token)) {
+    if (url.pathname !== '/api/events' || !secretEquals(url.searchParams.get('token') ?? undefined, token)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       return;
     }

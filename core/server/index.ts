@@ -1,1 +1,1 @@
-export { type ControlServer, type ControlServerOptions, newAccessToken, startControlServer, tokensMatch } from './control-server';
+export { type ControlServer, type ControlServerOptions, newAccessToken, startControlServer } from './control-server';

@@ -4,19 +4,12 @@
  * (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256("id.ts.body")>`,
  * several space-separated signatures for key rotation, 5-minute tolerance).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { secretEquals } from '../platform';
+
+export { secretEquals };
 
 export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
-
-let cachedSecret: { secret: string; digest: Buffer } | null = null;
-
-/** Constant-time string equality: both sides are hashed first so lengths never leak. */
-export function secretEquals(given: unknown, secret: string): boolean {
-  if (typeof given !== 'string' || secret.length === 0) return false;
-  if (cachedSecret?.secret !== secret) cachedSecret = { secret, digest: createHash('sha256').update(secret).digest() };
-  const a = createHash('sha256').update(given).digest();
-  return timingSafeEqual(a, cachedSecret.digest);
-}
 
 /** `whsec_<base64>` is a Standard Webhooks key; anything else is used as raw UTF-8 bytes. */
 export function signingKey(secret: string): Buffer {
