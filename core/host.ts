@@ -20,6 +20,7 @@ runHost(port, {
       demo: process.env.MARKETDESK_DEMO === '1',
       logToStderr: process.env.MARKETDESK_HOST_STDERR === '1',
     }),
+  publish: async (ws) => (await import('./server')).serveForCli(ws),
   exit: (code) => process.exit(code),
   onSignal: (signal, handler) => process.once(signal, handler),
 });

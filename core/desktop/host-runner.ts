@@ -20,6 +20,8 @@ export interface RunHostOptions {
   exit(code: number): void;
   /** Signals that mean "stop cleanly" (the entry passes process.once). */
   onSignal?(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  /** After start: make the workstation reachable by CLI commands; returns how to withdraw that before stopping. */
+  publish?(workstation: Workstation): Promise<() => Promise<void>>;
 }
 
 /** Exit codes: 0 stopped cleanly, 3 bad config or unusable store (like the CLI), 1 anything else. */
@@ -59,10 +61,16 @@ export function runHost(port: HostPort, options: RunHostOptions): void {
   };
 
   // Opening may fail (bad config, locked store): report it as `fatal` with the message, exit non-zero.
+  let unpublish: (() => Promise<void>) | null = null;
   const opening = (async (): Promise<Workstation | null> => {
     try {
       const ws = await options.open();
       await ws.start();
+      try {
+        unpublish = (await options.publish?.(ws)) ?? null;
+      } catch (err) {
+        ws.logger.warn('CLI commands cannot reach this app while it runs', { error: errorMessage(err) });
+      }
       return ws;
     } catch (err) {
       port.post({ kind: 'fatal', code: err instanceof AppError ? err.code : 'HOST_START_FAILED', message: errorMessage(err) });
@@ -76,6 +84,7 @@ export function runHost(port: HostPort, options: RunHostOptions): void {
       const ws = await opening;
       if (finished) return;
       try {
+        await unpublish?.().catch(() => undefined);
         // Services stop in reverse (listeners finish in-flight commits), then both stores checkpoint and close.
         await ws?.stop();
         port.post({ kind: 'stopped' });

@@ -123,6 +123,7 @@ function isLockError(err: unknown): boolean {
 function lockedError(path: string): AppError {
   return new AppError('STORE_LOCKED', `Journal ${path} is locked by another process (is Marketdesk already running?)`, {
     status: 503,
+    details: { path },
   });
 }
 

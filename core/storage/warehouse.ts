@@ -155,9 +155,7 @@ function classifyOpenError(path: string, err: unknown): AppError {
     return new AppError(
       'STORE_LOCKED',
       `Warehouse ${path} is locked by another process (is Marketdesk already running?): ${msg}`,
-      {
-        status: 503,
-      },
+      { status: 503, details: { path } },
     );
   }
   if (/newer|version/i.test(msg) && !/not a valid/i.test(msg)) {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HostFatalError } from '../../core/desktop';
+import { connectToRunningApp, INSTANCE_FILE, readInstance } from '../../core/server';
 import { openTestWorkstation, removeDir, tempDir } from '../support/workstation';
 import { type ForkedHost, forkHost } from './fork-host';
 
@@ -113,6 +114,24 @@ describe('the core host, forked under Node and spoken to over its port', () => {
     } finally {
       await reopened.dispose();
     }
+  });
+
+  it('publishes a control API for CLI commands while it runs, and withdraws it when it stops', async () => {
+    const { host, dataDir, children } = start();
+    await host.start();
+    const info = readInstance(dataDir);
+    expect(info).toMatchObject({ mode: 'test', pid: children[0].proc.pid });
+    const app = await connectToRunningApp(dataDir);
+    expect(app).not.toBeNull();
+    const status = await app?.client.call('system.status', {});
+    expect(status?.dataDir).toBe(dataDir);
+    // The token is required, as in serve mode.
+    const anonymous = await fetch(`${info?.url}/api/call/system.status`, { method: 'POST', body: '{}' });
+    expect(anonymous.status).toBe(401);
+
+    await host.stop();
+    expect(existsSync(join(dataDir, INSTANCE_FILE))).toBe(false);
+    expect(await connectToRunningApp(dataDir)).toBeNull();
   });
 
   it('is restarted with a notice when it dies unexpectedly, and answers again', async () => {

@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeDir, tempDir } from '../support/temp';
 import { openTestWorkstation } from '../support/workstation';
@@ -61,6 +63,91 @@ describe('marketdesk run / runs', () => {
     const noId = marketdesk(['runs', 'show'], dir);
     expect(noId.status).toBe(2);
     expect(noId.stderr).toContain('runs show needs exactly one run id');
+  });
+});
+
+describe('marketdesk run / runs while the app holds the stores', () => {
+  it('are carried out by the running app: progress, refusal of a second run, list and show; local again once it stops', async () => {
+    const dir = dataDir();
+    const serve = spawn(process.execPath, ['bin/marketdesk.js', 'serve', '--demo', '--port', '0'], {
+      env: { ...process.env, DATA_DIR: dir, CACHE_SYMBOLS: 'NVDA,TSLA', WEBHOOK_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    serve.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    serve.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise((resolve) => serve.once('exit', resolve));
+    const instanceFile = join(dir, 'instance.json');
+    let runId = '';
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/#token=\S+/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const [, base, token] = /Open (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(out) ?? [];
+      expect(base).toBeTruthy();
+      expect(JSON.parse(readFileSync(instanceFile, 'utf8'))).toMatchObject({ url: base, token, mode: 'serve', pid: serve.pid });
+      expect(statSync(instanceFile).mode & 0o777).toBe(0o600);
+      const api = async (method: string, input: unknown) => {
+        const res = await fetch(`${base}/api/call/${method}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(input),
+        });
+        return (await res.json()) as { ok: boolean; result: Record<string, unknown> };
+      };
+
+      const res = marketdesk(['run', '--symbols', 'NVDA,TSLA', '--from', '2025-06-02', '--to', '2025-07-01'], dir);
+      expect(res.stderr).toBe('');
+      expect(res.status).toBe(0);
+      expect(res.stdout).toMatch(/Marketdesk is running \(serve, pid \d+\): the run is carried out there/);
+      runId = /Run (\S+) started/.exec(res.stdout)?.[1] as string;
+      expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
+      for (const task of ['preflight', 'extract', 'validate', 'transform', 'record'])
+        expect(res.stdout).toMatch(new RegExp(`✓ ${task}\\s+succeeded`));
+      expect(res.stdout).toMatch(new RegExp(`Run ${runId} succeeded in`));
+      expect(res.stdout).toMatch(/artifact transformed\.parquet/);
+      const listed = (await api('runs.list', {})).result.runs as { id: string; status: string; trigger: string }[];
+      expect(listed.find((r) => r.id === runId)).toMatchObject({ status: 'succeeded', trigger: 'manual' });
+
+      // One run at a time holds across the two doors: the CLI is refused while the app's run is going.
+      const long = await api('runs.trigger', {
+        symbols: ['NVDA', 'TSLA', 'AAPL'],
+        from: '2019-01-02',
+        to: '2025-07-01',
+        barSize: '1 hour',
+      });
+      expect(long.ok).toBe(true);
+      const refused = marketdesk(['run', '--symbols', 'NVDA'], dir);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(`Run ${long.result.runId} of daily-bars is still in progress`);
+      await api('runs.cancel', { runId: long.result.runId });
+
+      const list = marketdesk(['runs', 'list', '--search', 'status = "succeeded"'], dir);
+      expect(list.status).toBe(0);
+      expect(list.stdout).toContain(runId);
+      const show = marketdesk(['runs', 'show', runId, '--logs'], dir);
+      expect(show.status).toBe(0);
+      expect(show.stdout).toMatch(/status\s+succeeded/);
+      expect(show.stdout).toMatch(/info\s+extract\s+NVDA: \d+ bars/);
+      // Commands that need the stores themselves say who holds them.
+      const cache = marketdesk(['cache', 'list'], dir);
+      expect(cache.status).toBe(3);
+      expect(cache.stderr).toContain(`Marketdesk is running (serve, pid ${serve.pid}) on this data folder: use its UI at ${base}`);
+      const missing = marketdesk(['runs', 'show', 'no-such-run'], dir);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain('No run with id no-such-run');
+    } finally {
+      serve.kill('SIGTERM');
+      await exited;
+    }
+    expect(existsSync(instanceFile)).toBe(false);
+    const local = marketdesk(['runs', 'list'], dir);
+    expect(local.status).toBe(0);
+    expect(local.stdout).not.toContain('Marketdesk is running');
+    expect(local.stdout).toContain(runId);
   });
 });
 

@@ -1,10 +1,13 @@
 /** `marketdesk run` (one pipeline run with live task progress) and `marketdesk runs list|show`. */
 
+import type { EventPayload, MethodInput } from '../../api/contract';
+import type { LogEntryView } from '../../api/runs';
 import { SYMBOL_PATTERN } from '../../config/schema';
 import { BAR_SIZES, type BarSize } from '../../ibkr/types';
 import type { RunDetail, RunSummary } from '../../runs';
+import type { RunningApp } from '../../server';
 import { type CliCommand, parseCommandArgs, UsageError } from '../command';
-import { openWorkstation } from '../runtime';
+import { openWorkstationOrApp } from '../runtime';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -63,30 +66,19 @@ export const runCommand: CliCommand = {
     const overrides: Record<string, unknown> = {};
     if (values['data-dir'] !== undefined) overrides.DATA_DIR = values['data-dir'];
 
-    const ws = await openWorkstation({ mode: 'cli', demo: values.demo, overrides });
+    const request = { symbols, from, to, barSize: barSize as BarSize | undefined, debug: values.debug || undefined };
+    const target = await openWorkstationOrApp({ mode: 'cli', demo: values.demo, overrides });
+    if (target.app) return runInApp(target.app, request, values.demo);
+    const ws = target.ws;
     try {
       await ws.start();
       const { tracker, pipeline } = ws.runs;
-      const debugNote = values.debug ? ' (DEBUG MODE: cache only)' : '';
+      const progress = progressPrinter(request.debug === true);
       const off = tracker.onEvent((e) => {
-        if (e.kind === 'updated' && !e.task && e.status === 'running') out(`Run ${e.runId} started${debugNote}`);
-        if (e.kind !== 'updated' || !e.task) return;
-        const mark =
-          e.taskStatus === 'running' ? '▸' : e.taskStatus === 'succeeded' ? '✓' : e.taskStatus === 'failed' ? '✗' : '·';
-        const attempt = e.attempt && e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
-        out(`  ${mark} ${e.task.padEnd(10)} ${e.taskStatus}${attempt}`);
+        if (e.kind === 'updated') progress.updated(e);
+        else if (e.kind === 'log') progress.log(e.entry);
       });
-      const logOff = tracker.onEvent((e) => {
-        if (e.kind === 'log' && (e.entry.level === 'warn' || e.entry.level === 'error'))
-          out(`    ${e.entry.level}: ${e.entry.message}`);
-      });
-      const { runId, done } = pipeline.trigger({
-        symbols,
-        from,
-        to,
-        barSize: barSize as BarSize | undefined,
-        debug: values.debug || undefined,
-      });
+      const { runId, done } = pipeline.trigger(request);
       const onSigint = () => {
         out('\nCancelling…');
         pipeline.cancel(runId);
@@ -95,25 +87,113 @@ export const runCommand: CliCommand = {
       const outcome = await done;
       process.off('SIGINT', onSigint);
       off();
-      logOff();
-      const run = tracker.get(runId);
-      out(`Run ${runId} ${outcome.status} in ${seconds(run.durationMs)}`);
-      if (outcome.error) out(`  ${outcome.error}`);
-      const m = run.latestMetrics;
-      if (m.rows !== undefined) {
-        out(
-          `  rows ${m.rows}, checks passed ${m.checks_passed ?? 0}, failed ${m.checks_failed ?? 0}, cache hit rate ${m.cache_hit_rate === undefined ? '—' : `${Math.round(m.cache_hit_rate * 100)}%`}`,
-        );
-      }
-      if (run.tags.missing_symbols) out(`  missing symbols: ${run.tags.missing_symbols}`);
-      for (const a of tracker.artifacts({ runId }))
-        out(`  artifact ${a.name} (${a.size} bytes${a.status === 'spooled' ? ', spooled' : ''}) ${a.path}`);
+      printOutcome(tracker.get(runId), tracker.artifacts({ runId }), outcome.error);
       return outcome.status === 'succeeded' ? 0 : 1;
     } finally {
       await ws.stop();
     }
   },
 };
+
+type RunRequest = MethodInput<'runs.trigger'>;
+
+/** Live task progress lines, the same for a local run and one carried out by the running app. */
+function progressPrinter(debug: boolean) {
+  const debugNote = debug ? ' (DEBUG MODE: cache only)' : '';
+  let announced = false;
+  const announce = (runId: string) => {
+    if (!announced) out(`Run ${runId} started${debugNote}`);
+    announced = true;
+  };
+  return {
+    announce,
+    updated(e: { runId: string; status: string; task?: string; taskStatus?: string; attempt?: number }) {
+      if (!e.task) {
+        if (e.status === 'running') announce(e.runId);
+        return;
+      }
+      const mark = e.taskStatus === 'running' ? '▸' : e.taskStatus === 'succeeded' ? '✓' : e.taskStatus === 'failed' ? '✗' : '·';
+      const attempt = e.attempt && e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
+      out(`  ${mark} ${e.task.padEnd(10)} ${e.taskStatus}${attempt}`);
+    },
+    log(entry: { level: string; message: string }) {
+      if (entry.level === 'warn' || entry.level === 'error') out(`    ${entry.level}: ${entry.message}`);
+    },
+  };
+}
+
+function printOutcome(
+  run: Pick<RunDetail, 'id' | 'status' | 'durationMs' | 'latestMetrics' | 'tags' | 'error'>,
+  artifacts: readonly { name: string; size: number; status: string; path: string }[],
+  error?: string | null,
+): void {
+  out(`Run ${run.id} ${run.status} in ${seconds(run.durationMs)}`);
+  const why = error ?? run.error;
+  if (why) out(`  ${why}`);
+  const m = run.latestMetrics;
+  if (m.rows !== undefined) {
+    out(
+      `  rows ${m.rows}, checks passed ${m.checks_passed ?? 0}, failed ${m.checks_failed ?? 0}, cache hit rate ${m.cache_hit_rate === undefined ? '—' : `${Math.round(m.cache_hit_rate * 100)}%`}`,
+    );
+  }
+  if (run.tags.missing_symbols) out(`  missing symbols: ${run.tags.missing_symbols}`);
+  for (const a of artifacts) out(`  artifact ${a.name} (${a.size} bytes${a.status === 'spooled' ? ', spooled' : ''}) ${a.path}`);
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+
+/** `marketdesk run` while the app holds the stores: the app runs it (same pipeline, same one-run-at-a-time rule). */
+async function runInApp(app: RunningApp, request: RunRequest, demoFlag: boolean): Promise<number> {
+  const { client, info } = app;
+  out(`Marketdesk is running (${info.mode}, pid ${info.pid}): the run is carried out there and shows in its Runs page.`);
+  if (demoFlag && !app.demo) out('  --demo is ignored: the running app uses its own IBKR connection.');
+  const progress = progressPrinter(request.debug === true);
+  let runId: string | null = null;
+  const early: EventPayload<'runs.updated'>[] = [];
+  let finished: (status: string) => void = () => undefined;
+  const ended = new Promise<string>((resolve) => {
+    finished = resolve;
+  });
+  const onUpdate = (e: EventPayload<'runs.updated'>) => {
+    progress.updated(e);
+    if (!e.task && FINISHED.has(e.status)) finished(e.status);
+  };
+  const offUpdates = client.on('runs.updated', (e) => {
+    if (runId === null) early.push(e);
+    else if (e.runId === runId) onUpdate(e);
+  });
+  const offLogs = client.on('runs.log', (entry) => {
+    if (entry.runId === runId) progress.log(entry);
+  });
+  const onSigint = () => {
+    out('\nCancelling…');
+    if (runId) void client.call('runs.cancel', { runId }).catch(() => undefined);
+  };
+  // The event socket may miss the end (a reconnect): ask for the run's state now and then as well.
+  const poll = setInterval(() => {
+    if (runId)
+      void client
+        .call('runs.get', { runId })
+        .then((r) => FINISHED.has(r.status) && finished(r.status))
+        .catch(() => undefined);
+  }, 2_000);
+  try {
+    runId = (await client.call('runs.trigger', request)).runId;
+    progress.announce(runId);
+    for (const e of early.splice(0)) if (e.runId === runId) onUpdate(e);
+    process.once('SIGINT', onSigint);
+    const status = await ended;
+    const run = await client.call('runs.get', { runId });
+    const { artifacts } = await client.call('artifacts.list', { runId, limit: 5000 });
+    printOutcome(run, artifacts);
+    return status === 'succeeded' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    clearInterval(poll);
+    offUpdates();
+    offLogs();
+  }
+}
 
 function summaryLine(r: RunSummary): string {
   const symbols = Array.isArray(r.params.symbols) ? (r.params.symbols as string[]).join(',') : '';
@@ -168,30 +248,54 @@ marketdesk runs show <run-id> [--logs] [--data-dir DIR]
     if (sub === 'show' && positionals.length !== 1) throw new UsageError('runs show needs exactly one run id');
     const overrides: Record<string, unknown> = {};
     if (values['data-dir'] !== undefined) overrides.DATA_DIR = values['data-dir'];
-    const ws = await openWorkstation({ mode: 'cli', overrides });
+    const target = await openWorkstationOrApp({ mode: 'cli', overrides });
+    if (target.app)
+      return showFromApp(target.app.client, sub, { search: values.search, limit, runId: positionals[0], logs: values.logs });
+    const ws = target.ws;
     try {
       // This process holds the journal lock: anything still "running" was left by one that ended.
       ws.runs.tracker.markInterrupted();
       if (sub === 'list') {
-        const { runs, total } = ws.runs.tracker.list({ search: values.search, limit });
-        if (runs.length === 0) out(values.search ? 'No runs match.' : 'No runs yet. Start one with "marketdesk run".');
-        for (const r of runs) out(summaryLine(r));
-        if (total > runs.length) out(`(${runs.length} of ${total}; use --limit to see more)`);
+        printList(ws.runs.tracker.list({ search: values.search, limit }), values.search);
         return 0;
       }
       const run = ws.runs.tracker.get(positionals[0]);
       printDetail(run);
-      if (values.logs) {
-        out('  logs');
-        for (const l of ws.runs.tracker.logs(run.id)) {
-          out(
-            `    ${l.time.slice(11, 23)} ${l.level.padEnd(5)} ${(l.task ?? '').padEnd(10)} ${l.message}${l.fields ? ` ${JSON.stringify(l.fields)}` : ''}`,
-          );
-        }
-      }
+      if (values.logs) printLogs(ws.runs.tracker.logs(run.id));
       return 0;
     } finally {
       await ws.stop();
     }
   },
 };
+
+function printList({ runs, total }: { runs: RunSummary[]; total: number }, search: string | undefined): void {
+  if (runs.length === 0) out(search ? 'No runs match.' : 'No runs yet. Start one with "marketdesk run".');
+  for (const r of runs) out(summaryLine(r));
+  if (total > runs.length) out(`(${runs.length} of ${total}; use --limit to see more)`);
+}
+
+function printLogs(entries: readonly LogEntryView[]): void {
+  out('  logs');
+  for (const l of entries) {
+    out(
+      `    ${l.time.slice(11, 23)} ${l.level.padEnd(5)} ${(l.task ?? '').padEnd(10)} ${l.message}${l.fields ? ` ${JSON.stringify(l.fields)}` : ''}`,
+    );
+  }
+}
+
+/** `runs list|show` while the app holds the stores: the same answers, asked of the app. */
+async function showFromApp(
+  client: RunningApp['client'],
+  sub: 'list' | 'show',
+  options: { search?: string; limit: number; runId?: string; logs: boolean },
+): Promise<number> {
+  if (sub === 'list') {
+    printList(await client.call('runs.list', { search: options.search, limit: Math.min(options.limit, 500) }), options.search);
+    return 0;
+  }
+  const run = await client.call('runs.get', { runId: options.runId as string });
+  printDetail(run);
+  if (options.logs) printLogs((await client.call('runs.logs', { runId: run.id, limit: 20_000 })).entries);
+  return 0;
+}

@@ -1,7 +1,7 @@
 /** `marketdesk serve`: the workstation plus the UI and control API on 127.0.0.1, until SIGINT/SIGTERM. */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startControlServer } from '../../server';
+import { publishInstance, startControlServer } from '../../server';
 import { type CliCommand, parseCommandArgs } from '../command';
 import { openWorkstation } from '../runtime';
 
@@ -37,6 +37,8 @@ export const serveCommand: CliCommand = {
       token: values.token,
       staticDir: existsSync(RENDERER_DIR) ? RENDERER_DIR : undefined,
     });
+    // CLI commands started while this runs (`marketdesk run`, `runs …`) find it here and ask it.
+    const unpublish = publishInstance(workstation.dataDir, { url: server.url, token: server.token, mode: 'serve' });
     process.stdout.write(`Marketdesk ${values.demo ? '(demo) ' : ''}is listening on ${server.url}\n`);
     process.stdout.write(`Open ${server.openUrl}\n`);
     process.stdout.write(`Data folder: ${workstation.dataDir}\n`);
@@ -49,6 +51,7 @@ export const serveCommand: CliCommand = {
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
     });
+    unpublish();
     await server.close();
     await workstation.stop();
     process.stdout.write('Stopped cleanly.\n');
