@@ -156,7 +156,8 @@ export class Pipeline {
       tags: {
         environment: this.environment(),
         debug_mode: String(params.debug),
-        source: params.debug ? 'cache-only' : settings.CACHE_ENABLED ? 'cache' : 'always-fetch',
+        // Where extract may read bars: the cache alone (debug replay), the cache then IBKR for what it lacks, or IBKR always.
+        data_source: params.debug ? 'cache' : settings.CACHE_ENABLED ? 'cache+ibkr' : 'ibkr',
         app_version: APP_VERSION,
         ...(req.replayOf ? { replay_of: req.replayOf } : {}),
       },

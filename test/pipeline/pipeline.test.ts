@@ -28,6 +28,7 @@ describe('a live pipeline run against the simulated gateway', () => {
     const run = t.ws.runs.tracker.get(runId);
     expect(run.trigger).toBe('manual');
     expect(run.tags.debug_mode).toBe('false');
+    expect(run.tags.data_source).toBe('cache+ibkr');
     expect(run.tags.environment).toBeTruthy();
     expect(run.tasks.map((x) => [x.task, x.status])).toEqual([
       ['preflight', 'succeeded'],
@@ -137,6 +138,7 @@ describe('a live pipeline run against the simulated gateway', () => {
     expect(debug.status).toBe('succeeded');
     const debugRun = t.ws.runs.tracker.get(debug.runId);
     expect(debugRun.tags.debug_mode).toBe('true');
+    expect(debugRun.tags.data_source).toBe('cache');
     expect(debugRun.latestMetrics.rows).toBe(t.ws.runs.tracker.get(warm.runId).latestMetrics.rows);
     expect(t.sim.stats.historicalRequests).toBe(requestsBefore);
     expect(t.ws.runs.tracker.logs(debug.runId, { task: 'preflight' }).some((l) => l.message.includes('IBKR check skipped'))).toBe(
