@@ -21,6 +21,13 @@ export { type UwFrame, type UwFrameOutcome, WebhookService, type WebhookServiceD
 export { type UwFrameSink, UwStreamConnector, type UwStreamFrame, type UwStreamStatus } from './uw-stream';
 export { UwStreamService, uwStreamHandlers } from './uw-stream-service';
 
-export const journalMigrations: JournalMigration[] = [{ id: 'webhooks/0001_inbox_rejected_dedupe', up: INBOX_JOURNAL_SQL }];
+export const journalMigrations: JournalMigration[] = [
+  { id: 'webhooks/0001_inbox_rejected_dedupe', up: INBOX_JOURNAL_SQL },
+  // Events stored before the listener masked the /tradingview/<token> route kept the secret in it.
+  {
+    id: 'webhooks/0002_mask_tradingview_route_tokens',
+    up: "UPDATE webhook_inbox SET route = '/tradingview/********' || substr(route, instr(route || '?', '?')) WHERE route LIKE '/tradingview/%' AND route NOT LIKE '/tradingview/********%'",
+  },
+];
 
 export const warehouseMigrations: WarehouseMigration[] = [{ id: 'webhooks/0001_event_tables', up: WEBHOOK_WAREHOUSE_SQL }];

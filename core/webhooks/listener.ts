@@ -104,7 +104,7 @@ export function buildListener(deps: {
     if (secret && excerpt) excerpt = excerpt.split(secret).join('********');
     rejected.record({
       receivedAt: ctx.receivedAt,
-      route: ctx.route.replace(/^\/tradingview\/.+$/, '/tradingview/********'),
+      route: redactedRoute(ctx.route),
       source: ctx.source,
       remote: ctx.remote,
       status,
@@ -160,7 +160,7 @@ export function buildListener(deps: {
       return refuse(req, reply, status, (err.code ?? 'bad_request').toLowerCase(), err.message);
     }
     hooks.onError(errorMessage(err));
-    logger.error('webhook listener error', { error: errorMessage(err), url: req.url });
+    logger.error('webhook listener error', { error: errorMessage(err), route: redactedRoute(ctxOf(req).route) });
     return reply.code(500).send({ ok: false, error: { code: 'internal', status: 500, message: 'internal error' } });
   });
 
@@ -177,7 +177,7 @@ export function buildListener(deps: {
     req: Req,
     reply: FastifyReply,
     body: Buffer,
-    options: { pathToken?: string; bodySecret?: () => boolean } = {},
+    options: { pathToken?: string; queryToken?: string; bodySecret?: () => boolean } = {},
   ): { ok: true; signedId?: string } | { ok: false } => {
     const { secret } = deps.settings();
     if (!secret) {
@@ -196,6 +196,11 @@ export function buildListener(deps: {
     if (options.pathToken !== undefined) {
       if (secretEquals(options.pathToken, secret)) return { ok: true };
       refuse(req, reply, 401, 'bad_token', 'The token in the URL does not match WEBHOOK_SECRET', [], body);
+      return { ok: false };
+    }
+    if (options.queryToken !== undefined) {
+      if (secretEquals(options.queryToken, secret)) return { ok: true };
+      refuse(req, reply, 401, 'bad_token', 'The secret in the URL query does not match WEBHOOK_SECRET', [], body);
       return { ok: false };
     }
     if (hasSignatureHeaders(req.headers)) {
@@ -239,7 +244,7 @@ export function buildListener(deps: {
       !hasForwardingHeaders(req.headers);
     return {
       source: isTest ? 'test' : ctx.source,
-      route: ctx.route + (req.url.includes('?') ? `?${req.url.split('?')[1].slice(0, 200)}` : ''),
+      route: redactedRoute(ctx.route) + storedQuery(req.url),
       headers,
       contentType: (req.headers['content-type'] as string | undefined) ?? null,
       receivedAt: ctx.receivedAt,
@@ -311,6 +316,7 @@ export function buildListener(deps: {
     const token = req.params.token;
     const auth = authenticate(req, reply, body, {
       pathToken: token,
+      queryToken: token === undefined ? querySecret(req.url) : undefined,
       bodySecret: () => {
         if (!text.trimStart().startsWith('{')) return false;
         try {
@@ -365,4 +371,33 @@ export function buildListener(deps: {
   );
 
   return app;
+}
+
+/** Names a secret may travel under in a TradingView URL's query (`/tradingview?secret=…`). */
+const QUERY_SECRET_FIELDS = ['secret', 'passphrase', 'key', 'token'];
+
+function querySecret(url: string): string | undefined {
+  const q = url.indexOf('?');
+  if (q < 0) return undefined;
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const f of QUERY_SECRET_FIELDS) {
+    const v = params.get(f);
+    if (v !== null) return v;
+  }
+  return undefined;
+}
+
+/** The query kept with the event (up to 200 characters), with any secret in it removed. */
+function storedQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return '';
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const f of QUERY_SECRET_FIELDS) params.delete(f);
+  const rest = params.toString();
+  return rest ? `?${rest.slice(0, 200)}` : '';
+}
+
+/** A route fit for logs: the token of /tradingview/<token> masked. */
+function redactedRoute(route: string): string {
+  return route.replace(/^\/tradingview\/.+$/, '/tradingview/********');
 }

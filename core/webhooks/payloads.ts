@@ -399,6 +399,9 @@ const EXCHANGE_TICKER = /\b([A-Z]{2,12}):([A-Z][A-Z0-9.!]{0,14})\b/;
 const KEY_VALUE = /["']?\b(ticker|symbol|action|side|price|close)["']?\s*[=:]\s*["']?([A-Za-z0-9.:!_-]+)/gi;
 const TICKER_FIELD = /^[A-Z][A-Z0-9]{0,5}(\.[A-Z])?$/;
 const ACTION_WORDS = new Set(['buy', 'sell', 'long', 'short', 'exit', 'close', 'cover', 'flat']);
+const ORDER_SENTENCE_WORDS = 8;
+/** `@ 187.5` in an order sentence. */
+const AT_PRICE = /@\s*\$?(\d+(?:\.\d+)?)(?![\d.])/;
 
 export interface TextAlertFields {
   exchange: string | null;
@@ -426,9 +429,15 @@ export function textAlertFields(text: string): TextAlertFields {
   if (pair) [exchange, ticker] = [pair[1], pair[2]];
   else if (named) ticker = named.toUpperCase().slice(0, 32);
   else ticker = fields.find((f) => TICKER_FIELD.test(f) && !ACTION_WORDS.has(f.toLowerCase())) ?? null;
-  const action = (kv.get('action') ?? kv.get('side') ?? fields.find((f) => ACTION_WORDS.has(f.toLowerCase())) ?? null)
-    ?.toLowerCase()
-    .slice(0, 32);
-  const price = Number(kv.get('price') ?? kv.get('close') ?? Number.NaN);
-  return { exchange, ticker, action: action ?? null, price: Number.isFinite(price) ? price : null };
+  let action = kv.get('action') ?? kv.get('side') ?? fields.find((f) => ACTION_WORDS.has(f.toLowerCase())) ?? null;
+  // A short order sentence ("BUY AAPL @ 187.5", "Short NVDA"): words, not fields. Only when an action word
+  // is there, so that prose ("Price crossed above VWAP") does not turn a capitalised word into a ticker.
+  const words = text.trim().split(/\s+/);
+  const wordAction = words.length <= ORDER_SENTENCE_WORDS ? words.find((w) => ACTION_WORDS.has(w.toLowerCase())) : undefined;
+  if (wordAction) {
+    action ??= wordAction;
+    ticker ??= words.find((w) => TICKER_FIELD.test(w) && !ACTION_WORDS.has(w.toLowerCase())) ?? null;
+  }
+  const price = Number(kv.get('price') ?? kv.get('close') ?? AT_PRICE.exec(text)?.[1] ?? Number.NaN);
+  return { exchange, ticker, action: action?.toLowerCase().slice(0, 32) ?? null, price: Number.isFinite(price) ? price : null };
 }

@@ -135,7 +135,9 @@ describe('marketdesk run / runs while the app holds the stores', () => {
       // Commands that need the stores themselves say who holds them.
       const cache = marketdesk(['cache', 'list'], dir);
       expect(cache.status).toBe(3);
-      expect(cache.stderr).toContain(`Marketdesk is running (serve, pid ${serve.pid}) on this data folder: use its UI at ${base}`);
+      expect(cache.stderr).toContain(
+        `Marketdesk is running (serve, pid ${serve.pid}) on this data folder: use its UI at ${base}`,
+      );
       const missing = marketdesk(['runs', 'show', 'no-such-run'], dir);
       expect(missing.status).toBe(1);
       expect(missing.stderr).toContain('No run with id no-such-run');

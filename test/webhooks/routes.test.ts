@@ -92,6 +92,35 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
     expect(feed.items.map((e) => e.symbol).reverse()).toEqual(['TSLA', 'TSLA', 'NVDA', 'NVDA']);
   });
 
+  it('TradingView may put the secret in the URL query; a secret in the URL is never stored, and order sentences get their fields', async () => {
+    const path = await post(t.ws, `/tradingview/${SECRET}`, 'BUY AAPL @ 187.5', { contentType: 'text/plain' });
+    expect(path.status).toBe(202);
+    const query = await post(t.ws, `/tradingview?strategy=breakout&secret=${SECRET}`, 'SELL TSLA', { contentType: 'text/plain' });
+    expect(query.status).toBe(202);
+    const wrong = await post(t.ws, '/tradingview?token=not-the-secret', 'SELL TSLA', { contentType: 'text/plain' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error).toMatchObject({ code: 'bad_token' });
+
+    const events = await call<{ items: { id: number; route: string }[] }>(t.ws, 'webhooks.events', {});
+    expect(events.items.find((e) => e.id === path.json.id)?.route).toBe('/tradingview/********');
+    expect(events.items.find((e) => e.id === query.json.id)?.route).toBe('/tradingview?strategy=breakout');
+    const stored = t.ws.stores.journal.db.prepare('SELECT route, headers, body FROM webhook_inbox').all() as Record<
+      string,
+      string
+    >[];
+    expect(stored.length).toBe(2);
+    expect(stored.some((r) => Object.values(r).some((v) => v.includes(SECRET)))).toBe(false);
+
+    await t.ws.webhooks.processor.drain();
+    const alerts = await t.ws.stores.warehouse.rows<{ ticker: string | null; action: string | null; price: number | null }>(
+      'SELECT ticker, action, price FROM alerts ORDER BY event_id',
+    );
+    expect(alerts).toEqual([
+      { ticker: 'AAPL', action: 'buy', price: 187.5 },
+      { ticker: 'TSLA', action: 'sell', price: null },
+    ]);
+  });
+
   it('/uw takes Unusual Whales frames: flow alert, option trade, market GEX and per-strike GEX', async () => {
     for (const name of ['uw-flow-alert.json', 'uw-option-trade.json', 'uw-gex.json', 'uw-gex-strike.json']) {
       const res = await post(t.ws, '/uw', fixture(name), { headers: { authorization: `Bearer ${SECRET}` } });
@@ -304,5 +333,34 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
     expect(status.listening).toBe(true);
     expect(status.acceptedSinceStart).toBe(3);
     expect(status.eventsPerMinute).toBe(3);
+  });
+});
+
+describe('webhooks/0002: events stored before route masking', () => {
+  it('lose the TradingView token from their route, keeping any query; other routes are untouched', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const { journalMigrations } = await import('../../core/webhooks');
+    const db = new Database(':memory:');
+    try {
+      db.exec(journalMigrations[0].up as string);
+      const insert = db.prepare(
+        "INSERT INTO webhook_inbox (source, route, body, received_at, dedupe_key, content_hash) VALUES ('tradingview', ?, 'x', 1, ?, 'h')",
+      );
+      const routes = [
+        '/tradingview/s3cret-token',
+        '/tradingview/s3cret-token?strategy=a',
+        '/tradingview',
+        '/uw',
+        '/tradingview/********',
+      ];
+      for (const [i, r] of routes.entries()) insert.run(r, `k${i}`);
+      const mask = journalMigrations.find((m) => m.id === 'webhooks/0002_mask_tradingview_route_tokens');
+      db.exec(mask?.up as string);
+      expect(
+        (db.prepare('SELECT route FROM webhook_inbox ORDER BY id').all() as { route: string }[]).map((r) => r.route),
+      ).toEqual(['/tradingview/********', '/tradingview/********?strategy=a', '/tradingview', '/uw', '/tradingview/********']);
+    } finally {
+      db.close();
+    }
   });
 });
