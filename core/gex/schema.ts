@@ -23,6 +23,11 @@ export const gexStrikeRowsSchema = z.array(gexStrikeRowSchema, {
   error: 'expected strikes as [[strike, gex_vol, gex_oi, [priors]], …]',
 });
 
+/** A prior sent as a numeric string ("-228.01") is stored as the number, like every other GEX value. */
+function numericOrSelf(v: unknown): unknown {
+  return fastNum(v) ?? v;
+}
+
 /** `num()` above without zod: the coerced number, or undefined where zod reports an issue. */
 function fastNum(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
@@ -207,12 +212,14 @@ export function classicToRows(
     sumGexVol: snap.sum_gex_vol ?? null,
     sumGexOi: snap.sum_gex_oi ?? null,
     deltaRiskReversal: snap.delta_risk_reversal ?? null,
-    maxPriors: snap.max_priors ? JSON.stringify(snap.max_priors) : null,
+    maxPriors: snap.max_priors
+      ? JSON.stringify(snap.max_priors.map((p) => (Array.isArray(p) ? p.map(numericOrSelf) : numericOrSelf(p))))
+      : null,
     extra: Object.keys(extra).length > 0 ? JSON.stringify(extra) : null,
   };
   const strikes: GexStrikeRow[] = snap.strikes.map((row) => {
     const rest = row.slice(3);
-    const priors = rest.length > 0 && Array.isArray(rest[0]) ? JSON.stringify(rest[0]) : null;
+    const priors = rest.length > 0 && Array.isArray(rest[0]) ? JSON.stringify(rest[0].map(numericOrSelf)) : null;
     return {
       ticker: snap.ticker,
       category,

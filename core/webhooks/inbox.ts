@@ -11,6 +11,7 @@ import type Database from 'better-sqlite3';
 import type { InboxStatus, WebhookEventDetail, WebhookEventSummary } from '../api/webhooks';
 import { AppError, type Clock, errorMessage } from '../platform';
 import type { JournalDb } from '../storage';
+import { jsonNestingExceeds } from './payloads';
 
 export interface InboxAppend {
   source: string;
@@ -444,7 +445,7 @@ export class WebhookInbox {
     if (!row) return null;
     let json: unknown = null;
     const t = row.body.trimStart();
-    if (t.startsWith('{') || t.startsWith('[')) {
+    if ((t.startsWith('{') || t.startsWith('[')) && !jsonNestingExceeds(t)) {
       try {
         json = JSON.parse(row.body);
       } catch {

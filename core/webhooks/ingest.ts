@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { classicToRows, gexClassicSnapshotSchema } from '../gex';
-import { AppError } from '../platform';
+import { AppError, secretEquals } from '../platform';
 import type { InboxAppendResult, WebhookInbox } from './inbox';
 import { checkPublicUrl } from './net';
 import { gexCategory } from './normalise';
@@ -15,11 +15,14 @@ import {
   parseTradingView,
   resolveUw,
   sha256,
-  TV_SECRET_FIELDS,
+  splitTicker,
   textAlertFields,
   uwDedupeKey,
   zodIssues,
 } from './payloads';
+
+/** TradingView JSON fields never stored, whatever they hold. */
+const TV_STRIPPED_FIELDS = new Set(['secret', 'passphrase']);
 
 export class IngestError extends AppError {
   readonly issues: FieldIssue[];
@@ -37,6 +40,8 @@ export interface IngestMeta {
   receivedAt: number;
   /** webhook-id of a verified Standard Webhooks signature (the idempotency key). */
   signedId?: string;
+  /** WEBHOOK_SECRET: removed from what is stored wherever it appears in a TradingView body. */
+  secret?: string;
 }
 
 export interface IngestSettings {
@@ -82,18 +87,26 @@ export class WebhookIngest {
   /** TradingView: JSON (secrets already checked by the route, stripped here) or text, never refused for content. */
   async tradingView(rawBody: string, meta: IngestMeta): Promise<IngestResult> {
     const parsed = parseTradingView(rawBody);
-    let body: string;
+    let body = rawBody;
     let symbol: string | null;
     if (parsed.format === 'json') {
       const json = parsed.json;
-      for (const f of TV_SECRET_FIELDS) delete json[f];
-      body = JSON.stringify(json);
+      // `secret`/`passphrase` fields go (ours or another system's), and so does any field holding our secret
+      // (`key`, `token`…); otherwise the body is kept byte for byte.
+      const secretFields = Object.keys(json).filter(
+        (k) => TV_STRIPPED_FIELDS.has(k.toLowerCase()) || (meta.secret !== undefined && secretEquals(json[k], meta.secret)),
+      );
+      if (secretFields.length > 0) {
+        for (const f of secretFields) delete json[f];
+        body = JSON.stringify(json);
+      }
       const t = json.ticker ?? json.symbol;
-      symbol = typeof t === 'string' || typeof t === 'number' ? String(t).toUpperCase().slice(0, 32) : null;
+      symbol = typeof t === 'string' || typeof t === 'number' ? splitTicker(String(t)).ticker.slice(0, 32) : null;
     } else {
-      body = rawBody;
       symbol = textAlertFields(rawBody).ticker;
     }
+    // Anywhere else (`passphrase=… BUY AAPL`, a nested field), the secret is masked.
+    if (meta.secret && body.includes(meta.secret)) body = body.split(meta.secret).join('********');
     const contentHash = sha256(body);
     const res = await this.inbox.append({
       source: meta.source,
@@ -119,7 +132,8 @@ export class WebhookIngest {
       throw new IngestError(422, 'invalid_payload', 'not a gexbot classic GEX snapshot', zodIssues(parsed.error.issues));
     const category = gexCategory(meta.route, value);
     const bundle = classicToRows(parsed.data, { source: 'gexbot', category });
-    const contentHash = sha256(rawBody);
+    // Of the value, not the bytes: the same snapshot re-sent with other whitespace is a duplicate, not a 409.
+    const contentHash = sha256(JSON.stringify(value));
     const res = await this.inbox.append({
       source: meta.source,
       route: meta.route,

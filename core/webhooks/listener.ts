@@ -9,7 +9,7 @@ import { bearerToken, hasSignatureHeaders, secretEquals, verificationKeys, verif
 import { BodyDecodeError, decodeBody } from './body';
 import { IngestError, type IngestMeta, type IngestResult, type WebhookIngest } from './ingest';
 import { type Allowlist, clientAddress, hasForwardingHeaders, isLoopbackAddress } from './net';
-import type { FieldIssue } from './payloads';
+import { type FieldIssue, jsonNestingExceeds, MAX_JSON_DEPTH } from './payloads';
 import { TokenBuckets } from './rate-limit';
 import type { RejectedLog } from './rejected';
 
@@ -61,7 +61,8 @@ export function buildListener(deps: {
     connectionTimeout: 15_000,
     keepAliveTimeout: 5_000,
     requestTimeout: 5_000,
-    routerOptions: { maxParamLength: 512 },
+    // A pasted URL with a trailing slash (/tradingview/<secret>/) is the same route.
+    routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     return503OnClosing: true,
   });
   app.server.headersTimeout = 5_000;
@@ -100,11 +101,13 @@ export function buildListener(deps: {
   ) => {
     const ctx = ctxOf(req);
     const secret = deps.settings().secret;
-    let excerpt = body ? body.subarray(0, 2048).toString('utf8') : '';
-    if (secret && excerpt) excerpt = excerpt.split(secret).join('********');
+    // The secret can be anywhere a sender put it: the body, a mistyped route (/TradingView/<secret>/…).
+    const mask = (text: string) => (secret && text.includes(secret) ? text.split(secret).join('********') : text);
+    const excerpt = mask(body ? body.subarray(0, 2048).toString('utf8') : '');
+    message = mask(message);
     rejected.record({
       receivedAt: ctx.receivedAt,
-      route: redactedRoute(ctx.route),
+      route: mask(redactedRoute(ctx.route)),
       source: ctx.source,
       remote: ctx.remote,
       status,
@@ -203,13 +206,14 @@ export function buildListener(deps: {
       refuse(req, reply, 401, 'bad_token', 'The secret in the URL query does not match WEBHOOK_SECRET', [], body);
       return { ok: false };
     }
-    if (hasSignatureHeaders(req.headers)) {
+    const bearer = bearerToken(req.headers.authorization);
+    // A bearer token with a forwarded `webhook-id` (an idempotency key some bridges pass on) but no signature is bearer auth.
+    if (hasSignatureHeaders(req.headers) && (bearer === undefined || req.headers['webhook-signature'] !== undefined)) {
       const check = verifyStandardWebhook(verificationKeys(secret), req.headers, body, clock.now());
       if (check.ok) return { ok: true, signedId: check.id };
       refuse(req, reply, 401, check.code, check.message, [], body);
       return { ok: false };
     }
-    const bearer = bearerToken(req.headers.authorization);
     if (bearer !== undefined) {
       if (secretEquals(bearer, secret)) return { ok: true };
       refuse(req, reply, 401, 'bad_token', 'The bearer token does not match WEBHOOK_SECRET', [], body);
@@ -268,7 +272,13 @@ export function buildListener(deps: {
           409,
           'duplicate_conflict',
           err.message,
-          [{ path: ['id'], message: 'same id, different content', hint: 'send a new id for a new event' }],
+          [
+            {
+              path: [],
+              message: `an event with the key ${(err.details as { dedupeKey?: string } | undefined)?.dedupeKey ?? '(unknown)'} was stored with different content`,
+              hint: 'a new event needs a new id (or, for GEX, a new timestamp)',
+            },
+          ],
           body,
         );
       }
@@ -293,8 +303,21 @@ export function buildListener(deps: {
   };
 
   const parseJson = (req: Req, reply: FastifyReply, body: Buffer): { ok: true; value: unknown } | { ok: false } => {
+    const text = body.toString('utf8');
+    if (jsonNestingExceeds(text)) {
+      refuse(
+        req,
+        reply,
+        400,
+        'json_too_deep',
+        `The JSON nests deeper than ${MAX_JSON_DEPTH} levels`,
+        [{ path: [], message: `more than ${MAX_JSON_DEPTH} nested objects/arrays`, hint: 'flatten the payload' }],
+        body,
+      );
+      return { ok: false };
+    }
     try {
-      return { ok: true, value: JSON.parse(body.toString('utf8')) };
+      return { ok: true, value: JSON.parse(text) };
     } catch (err) {
       refuse(
         req,
@@ -332,7 +355,8 @@ export function buildListener(deps: {
     });
     if (!auth.ok) return reply;
     const ctx = ctxOf(req);
-    return finish(req, reply, body, () => ingest.tradingView(text, metaOf(req, ctx, auth.signedId)));
+    const meta = { ...metaOf(req, ctx, auth.signedId), secret: deps.settings().secret || undefined };
+    return finish(req, reply, body, () => ingest.tradingView(text, meta));
   };
 
   app.post('/tradingview/:token', tradingView);

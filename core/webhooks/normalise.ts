@@ -9,7 +9,7 @@ import {
   parseOccSymbol,
   parseTradingView,
   resolveUw,
-  TV_SECRET_FIELDS,
+  splitTicker,
   textAlertFields,
   toEpochMs,
   tradingViewAlertSchema,
@@ -202,22 +202,22 @@ function tradingView(row: InboxRow, out: TableRows): string {
     ]);
     return 'alerts';
   }
-  const json = { ...parsed.json };
-  for (const f of TV_SECRET_FIELDS) if (f !== 'key') delete json[f];
+  // The stored body has no secret left in it (removed at the door), so every field is kept.
+  const json = parsed.json;
   const a = tradingViewAlertSchema.parse(json);
-  const ticker = typeof a.ticker === 'string' ? a.ticker.toUpperCase() : null;
+  const split = typeof a.ticker === 'string' ? splitTicker(a.ticker) : null;
   out.alerts.push([
     row.id,
     row.source,
     row.received_at,
     'json',
-    ticker,
-    a.exchange ?? null,
+    split?.ticker ?? null,
+    a.exchange ?? split?.exchange ?? null,
     a.interval ?? null,
     n(a.time),
     n(a.timenow),
     n(a.price) ?? n(a.close),
-    a.action ?? null,
+    a.action?.toLowerCase() ?? null,
     a.order_id ?? null,
     n(a.position_size),
     a.market_position ?? null,

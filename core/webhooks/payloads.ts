@@ -27,11 +27,14 @@ export function toEpochMs(v: unknown): number | null {
     return Math.round(n / 1e6);
   }
   if (typeof v === 'string') {
-    const t = Date.parse(v);
+    // A date-time without an offset is UTC (Date.parse would read it in this machine's time zone).
+    const zoneless = ZONELESS_DATE_TIME.exec(v.trim());
+    const t = Date.parse(zoneless ? `${zoneless[1]}T${zoneless[2]}Z` : v);
     return Number.isFinite(t) ? t : null;
   }
   return null;
 }
+const ZONELESS_DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)$/;
 
 export const looseTime = z.preprocess(
   (v) => (v === '' || v === null || v === undefined ? null : (toEpochMs(v) ?? v)),
@@ -352,12 +355,16 @@ export const TV_SECRET_FIELDS = ['secret', 'passphrase', 'key'] as const;
 
 export type TradingViewBody = { format: 'json'; json: Record<string, unknown> } | { format: 'text'; text: string };
 
-/** JSON when the body is a JSON object; anything else (free text, a|b|c, broken template) is text. */
+/**
+ * JSON when the body is a JSON object; anything else (free text, a|b|c, broken template, JSON nested deeper than
+ * MAX_JSON_DEPTH) is text. Integers beyond 2^53 (order ids) keep their digits: they are read as raw JSON, which
+ * JSON.stringify writes back unchanged.
+ */
 export function parseTradingView(body: string): TradingViewBody {
   const t = body.trim();
-  if (t.startsWith('{')) {
+  if (t.startsWith('{') && !jsonNestingExceeds(t)) {
     try {
-      const json = JSON.parse(t);
+      const json = JSON.parse(t, keepBigIntegers);
       if (json && typeof json === 'object' && !Array.isArray(json)) return { format: 'json', json };
     } catch {
       // a broken template: stored as text
@@ -365,6 +372,51 @@ export function parseTradingView(body: string): TradingViewBody {
   }
   return { format: 'text', text: body };
 }
+
+function keepBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
+    return JSON_WITH_RAW.rawJSON(context.source);
+  }
+  return value;
+}
+
+/** The digits of a number kept as raw JSON (see `parseTradingView`), or the value as it is. */
+export function rawNumberText(v: unknown): unknown {
+  return v !== null && typeof v === 'object' && JSON_WITH_RAW.isRawJSON(v) ? (v as { rawJSON: string }).rawJSON : v;
+}
+
+/** JSON.rawJSON / isRawJSON (V8 11.4+, Node 22) are not in TypeScript's lib yet. */
+const JSON_WITH_RAW = JSON as JSON & { rawJSON(text: string): unknown; isRawJSON(v: unknown): boolean };
+
+/** Deeper than this, a JSON body is refused (and a TradingView one kept as text): serialising it would overflow the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether JSON text nests objects/arrays deeper than `max` (a scan of the text, strings skipped). */
+export function jsonNestingExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
+  if (text.length <= 2 * max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+/** `NASDAQ:AAPL` → exchange NASDAQ, ticker AAPL; a plain ticker has no exchange. Upper case. */
+export function splitTicker(value: string): { exchange: string | null; ticker: string } {
+  const t = value.trim().toUpperCase();
+  const m = EXCHANGE_PREFIXED.exec(t);
+  return m ? { exchange: m[1], ticker: m[2] } : { exchange: null, ticker: t };
+}
+const EXCHANGE_PREFIXED = /^([A-Z][A-Z0-9_]{1,15}):(\S{1,32})$/;
 
 export const tradingViewAlertSchema = z
   .object({
@@ -383,7 +435,10 @@ export const tradingViewAlertSchema = z
     close: looseNumber.optional().catch(null),
     action: z.string().max(32).optional().catch(undefined),
     order_id: z
-      .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().max(128))
+      .preprocess((v) => {
+        const raw = rawNumberText(v);
+        return typeof raw === 'number' ? String(raw) : raw;
+      }, z.string().max(128))
       .optional()
       .catch(undefined),
     position_size: looseNumber.optional().catch(null),
@@ -394,7 +449,8 @@ export const tradingViewAlertSchema = z
   })
   .loose();
 
-const EXCHANGE_TICKER = /\b([A-Z]{2,12}):([A-Z][A-Z0-9.!]{0,14})\b/;
+/** `NASDAQ:TSLA`, `CME_MINI:ES1!`, `BINANCE:BTCUSDT.P` inside free text. */
+const EXCHANGE_TICKER = /\b([A-Z][A-Z0-9_]{1,15}):([A-Z0-9][A-Z0-9.!_]{0,19})(?![A-Za-z0-9.!_])/;
 /** `ticker=TSLA`, `symbol: TSLA`, `"ticker": "TSLA"` (a broken JSON template), `price = 452.31`, `action=buy`. */
 const KEY_VALUE = /["']?\b(ticker|symbol|action|side|price|close)["']?\s*[=:]\s*["']?([A-Za-z0-9.:!_-]+)/gi;
 const TICKER_FIELD = /^[A-Z][A-Z0-9]{0,5}(\.[A-Z])?$/;
@@ -426,7 +482,7 @@ export function textAlertFields(text: string): TextAlertFields {
   let ticker: string | null = null;
   const named = kv.get('ticker') ?? kv.get('symbol');
   const pair = EXCHANGE_TICKER.exec(named ?? text);
-  if (pair) [exchange, ticker] = [pair[1], pair[2]];
+  if (pair) [exchange, ticker] = [pair[1], pair[2].replace(/\.+$/, '')];
   else if (named) ticker = named.toUpperCase().slice(0, 32);
   else ticker = fields.find((f) => TICKER_FIELD.test(f) && !ACTION_WORDS.has(f.toLowerCase())) ?? null;
   let action = kv.get('action') ?? kv.get('side') ?? fields.find((f) => ACTION_WORDS.has(f.toLowerCase())) ?? null;

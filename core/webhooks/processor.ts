@@ -154,8 +154,7 @@ export class WebhookProcessor {
       if (i > 0 && i % SLICE === 0) await yieldToLoop();
       const row = rows[i];
       try {
-        const table = normaliseRow(row, out);
-        good.push({ row, table });
+        good.push({ row, table: normaliseInto(row, out) });
       } catch (err) {
         this.fail(row, errorMessage(err));
       }
@@ -184,7 +183,7 @@ export class WebhookProcessor {
   private async one(row: InboxRow): Promise<void> {
     try {
       const out = emptyRows();
-      const table = normaliseRow(row, out);
+      const table = normaliseInto(row, out);
       await this.write(out);
       this.inbox.markDone([{ id: row.id, table }], this.clock.now());
       this.stats.processed++;
@@ -216,4 +215,13 @@ export class WebhookProcessor {
       }
     });
   }
+}
+
+/**
+ * A "send test event" row (source `test`) is normalised like any other — the check that the whole path works —
+ * but its rows are dropped: a TEST ticker must not show up in the alerts, the GEX view or an export.
+ */
+function normaliseInto(row: InboxRow, out: TableRows): string {
+  if (row.source !== 'test') return normaliseRow(row, out);
+  return `${normaliseRow(row, emptyRows())} (test event: not stored)`;
 }

@@ -121,6 +121,97 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
     ]);
   });
 
+  it('never echoes or logs the secret from a mistyped URL, and takes a pasted trailing slash', async () => {
+    const cased = await post(t.ws, `/TradingView/${SECRET}`, 'BUY AAPL', { contentType: 'text/plain' });
+    expect(cased.status).toBe(404);
+    const slash = await post(t.ws, `/tradingview/${SECRET}/`, 'BUY AAPL', { contentType: 'text/plain' });
+    expect(slash.status).toBe(202);
+    const wrongRoute = await post(t.ws, `/tradingview/${SECRET}/extra`, 'x', { contentType: 'text/plain' });
+    expect(wrongRoute.status).toBe(404);
+    const rejected = await call<{ items: unknown[] }>(t.ws, 'webhooks.rejected', {});
+    expect(rejected.items).toHaveLength(2);
+    expect(JSON.stringify([cased.json, wrongRoute.json, rejected.items])).not.toContain(SECRET);
+  });
+
+  it('refuses JSON nested too deeply for /uw (400, logged), keeps such a TradingView alert as text, and can show it', async () => {
+    const deep = (n: number) => `{"ticker":"DEEP","x":${'['.repeat(n)}${']'.repeat(n)}}`;
+    const uw = await post(t.ws, '/uw', `{"topic":"news","id":"deep-1","x":${'['.repeat(5000)}${']'.repeat(5000)}}`, {
+      headers: { authorization: `Bearer ${SECRET}` },
+    });
+    expect(uw.status).toBe(400);
+    expect(uw.json.error).toMatchObject({ code: 'json_too_deep' });
+    const tv = await post(t.ws, `/tradingview/${SECRET}`, deep(5000));
+    expect(tv.status).toBe(202);
+    const detail = await call<{ body: string; json: unknown }>(t.ws, 'webhooks.event', { id: tv.json.id });
+    expect(detail.json).toBeNull();
+    expect(detail.body).toBe(deep(5000));
+    await t.ws.webhooks.processor.drain();
+    const rows = await t.ws.stores.warehouse.rows<{ format: string }>('SELECT format FROM alerts');
+    expect(rows).toEqual([{ format: 'text' }]);
+    const rejected = await call<{ items: { code: string }[] }>(t.ws, 'webhooks.rejected', {});
+    expect(rejected.items.map((r) => r.code)).toEqual(['json_too_deep']);
+    // A shallow payload is as before.
+    expect((await post(t.ws, `/tradingview/${SECRET}`, deep(10))).status).toBe(202);
+  });
+
+  it('keeps a TradingView JSON body as sent — only a field holding the secret goes — and normalises its ticker and action', async () => {
+    const raw = '{"ticker":"NASDAQ:AAPL","action":"BUY","key":"breakout-level","order_id":12345678901234567890}';
+    const res = await post(t.ws, `/tradingview/${SECRET}`, raw);
+    expect(res.status).toBe(202);
+    const detail = await call<{ body: string; symbol: string }>(t.ws, 'webhooks.event', { id: res.json.id });
+    expect(detail.body).toBe(raw);
+    expect(detail.symbol).toBe('AAPL');
+    const hidden = await post(t.ws, '/tradingview', JSON.stringify({ Secret: SECRET, ticker: 'MSFT', note: `a ${SECRET} b` }));
+    expect(hidden.status).toBe(401);
+    const withSecret = await post(
+      t.ws,
+      `/tradingview/${SECRET}`,
+      JSON.stringify({ token: SECRET, ticker: 'MSFT', note: `a ${SECRET} b` }),
+    );
+    const text = await post(t.ws, `/tradingview/${SECRET}`, `passphrase=${SECRET} BUY AAPL`, { contentType: 'text/plain' });
+    for (const r of [withSecret, text]) {
+      expect(r.status).toBe(202);
+      const d = await call<{ body: string }>(t.ws, 'webhooks.event', { id: r.json.id });
+      expect(d.body).not.toContain(SECRET);
+    }
+    await t.ws.webhooks.processor.drain();
+    const rows = await t.ws.stores.warehouse.rows<Record<string, unknown>>(
+      'SELECT ticker, exchange, action, order_id, fields FROM alerts ORDER BY event_id',
+    );
+    expect(rows[0]).toMatchObject({ ticker: 'AAPL', exchange: 'NASDAQ', action: 'buy', order_id: '12345678901234567890' });
+    expect(rows[0].fields).toContain('"key":"breakout-level"');
+    expect(rows[0].fields).toContain('12345678901234567890');
+    expect(JSON.stringify(rows)).not.toContain(SECRET);
+  });
+
+  it('takes a bearer token alongside a forwarded webhook-id, and a re-sent GEX snapshot with other whitespace is a duplicate', async () => {
+    const res = await post(t.ws, '/uw', JSON.stringify({ topic: 'news', id: 'n-1', headline: 'x' }), {
+      headers: { authorization: `Bearer ${SECRET}`, 'webhook-id': 'msg_forwarded' },
+    });
+    expect(res.status).toBe(202);
+    const bearer = { authorization: `Bearer ${SECRET}` };
+    const snapshot = fixtureJson<Record<string, unknown>>('gexbot-classic.json');
+    expect((await post(t.ws, '/gex', JSON.stringify(snapshot, null, 2), { headers: bearer })).status).toBe(202);
+    const again = await post(t.ws, '/gex', JSON.stringify(snapshot), { headers: bearer });
+    expect([again.status, again.json.duplicate]).toEqual([200, true]);
+    const changed = await post(t.ws, '/gex', JSON.stringify({ ...snapshot, spot: 1 }), { headers: bearer });
+    expect(changed.status).toBe(409);
+    expect(changed.json.error?.issues[0].message).toMatch(/^an event with the key gex:/);
+  });
+
+  it('stores gexbot priors sent as numeric strings as numbers', async () => {
+    const snapshot = fixtureJson<{ strikes: unknown[][] } & Record<string, unknown>>('gexbot-classic.json');
+    const strikes = snapshot.strikes.map((row) => row.map((v) => (Array.isArray(v) ? v.map(String) : v)));
+    const res = await post(t.ws, '/gex', JSON.stringify({ ...snapshot, strikes }), {
+      headers: { authorization: `Bearer ${SECRET}` },
+    });
+    expect(res.status).toBe(202);
+    await t.ws.webhooks.processor.drain();
+    const rows = await t.ws.stores.warehouse.rows<{ priors: string }>('SELECT priors FROM gex_strikes WHERE priors IS NOT NULL');
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) for (const p of JSON.parse(r.priors) as unknown[]) expect(typeof p).toBe('number');
+  });
+
   it('/uw takes Unusual Whales frames: flow alert, option trade, market GEX and per-strike GEX', async () => {
     for (const name of ['uw-flow-alert.json', 'uw-option-trade.json', 'uw-gex.json', 'uw-gex-strike.json']) {
       const res = await post(t.ws, '/uw', fixture(name), { headers: { authorization: `Bearer ${SECRET}` } });
@@ -322,6 +413,16 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
     off();
     const list = await call<{ items: { source: string }[] }>(t.ws, 'webhooks.events', { source: 'test' });
     expect(list.items).toHaveLength(3);
+    // Processed like any event, but a TEST ticker never lands in the tables the trader reads.
+    await t.ws.webhooks.processor.drain();
+    const detail = await call<{ status: string; table: string }>(t.ws, 'webhooks.event', {
+      id: (list.items[0] as unknown as { id: number }).id,
+    });
+    expect(detail.status).toBe('done');
+    expect(detail.table).toMatch(/\(test event: not stored\)$/);
+    for (const table of ['alerts', 'uw_events', 'gex_snapshots', 'gex_strikes']) {
+      expect(await count(t.ws, table), table).toBe(0);
+    }
     const setup = await call<{ url: string; template: string }>(t.ws, 'webhooks.tradingViewSetup', { reveal: true });
     expect(setup.url).toMatch(new RegExp(`/tradingview/${SECRET}$`));
     expect(setup.template).toContain('{{ticker}}');
@@ -362,5 +463,29 @@ describe('webhooks/0002: events stored before route masking', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('payload values that do not depend on the machine', () => {
+  it('reads a date-time without an offset as UTC, whatever the time zone of the machine', async () => {
+    const { toEpochMs } = await import('../../core/webhooks');
+    const saved = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(toEpochMs('2025-01-10T15:30:00')).toBe(Date.UTC(2025, 0, 10, 15, 30));
+      expect(toEpochMs('2025-01-10 15:30:00.250')).toBe(Date.UTC(2025, 0, 10, 15, 30, 0, 250));
+      expect(toEpochMs('2025-01-10T15:30:00-05:00')).toBe(Date.UTC(2025, 0, 10, 20, 30));
+      expect(toEpochMs('2025-01-10')).toBe(Date.UTC(2025, 0, 10));
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
+  it('finds futures and crypto symbols with their exchange in text alerts', async () => {
+    const { textAlertFields } = await import('../../core/webhooks/payloads');
+    expect(textAlertFields('CME_MINI:ES1! crossing 5000.25')).toMatchObject({ exchange: 'CME_MINI', ticker: 'ES1!' });
+    expect(textAlertFields('BINANCE:BTCUSDT.P breakout')).toMatchObject({ exchange: 'BINANCE', ticker: 'BTCUSDT.P' });
+    expect(textAlertFields('Alert on NASDAQ:TSLA.')).toMatchObject({ exchange: 'NASDAQ', ticker: 'TSLA' });
   });
 });
