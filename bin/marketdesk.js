@@ -8,6 +8,13 @@ if (major < 22) {
   );
   process.exit(1);
 }
+// `marketdesk runs list | head`: the reader went away; stop quietly instead of dying on EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
 const { register } = await import('tsx/esm/api');
 register();
 const { main } = await import('../core/cli/main.ts');

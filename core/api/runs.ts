@@ -186,8 +186,8 @@ export const runsMethods = {
       .object({
         runId: runId.optional(),
         kind: z.enum(['csv', 'json', 'parquet']).optional(),
-        since: z.string().optional(),
-        until: z.string().optional(),
+        since: dateString.optional(),
+        until: dateString.optional(),
         limit: z.number().int().min(1).max(5000).default(500),
       })
       .strict(),

@@ -197,6 +197,22 @@ export class IbkrConnection {
     this.setStatus({ lastError: { code, message, at: new Date(this.clock.now()).toISOString() } });
   }
 
+  /** Resolves once the state is no longer `connecting` (connected, or the attempt failed), or after `timeoutMs`. */
+  private attemptSettled(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      const off = this.onStatus((s) => {
+        if (s.state !== 'connecting') done();
+      });
+      if (this.current.state !== 'connecting') done();
+    });
+  }
+
   /** Resolves when connected; rejects after `timeoutMs` or when an attempt fails and `failFast`. */
   waitForConnected(timeoutMs = 10_000): Promise<IbkrStatus> {
     if (this.connected) return Promise.resolve(this.status());
@@ -646,6 +662,8 @@ export class IbkrConnection {
   async health(
     timeoutMs = 5_000,
   ): Promise<{ ok: boolean; state: IbkrState; message: string; latencyMs?: number; serverTime?: number }> {
+    // An attempt under way (a CLI run starts right after opening the connection): its outcome is the answer.
+    if (!this.connected && this.current.state === 'connecting') await this.attemptSettled(timeoutMs);
     if (!this.connected || !this.session) {
       return { ok: false, state: this.current.state, message: this.notConnectedError().message };
     }

@@ -51,7 +51,10 @@ export function runsHandlers(deps: RunsHandlerDeps): Pick<Handlers, RunsMethod> 
       return { entries: tracker.logs(runId, filter) };
     },
     'runs.trigger': (input) => ({ runId: pipeline.trigger({ ...input, trigger: 'manual' }).runId }),
-    'runs.cancel': ({ runId }) => ({ cancelled: pipeline.cancel(runId) }),
+    'runs.cancel': ({ runId }) => {
+      tracker.get(runId); // an unknown id is NOT_FOUND, like runs.get; a finished run answers cancelled: false
+      return { cancelled: pipeline.cancel(runId) };
+    },
     'runs.replay': ({ runId }) => ({ runId: pipeline.replay(runId).runId }),
     'runs.compare': ({ runIds }) => compareRuns(runIds.map((id) => tracker.get(id))),
     'artifacts.list': (filter) => ({ artifacts: tracker.artifacts(filter) }),

@@ -109,6 +109,11 @@ export interface ValidateOptions {
    * count as gaps (except before the first bar and after the last one, where the range may cut the session).
    */
   useRTH?: boolean;
+  /**
+   * The range the run asked for (epoch ms, `to` exclusive) and the moment of the check: the trading days of the
+   * range before the first bar and after the last one (up to yesterday: today's bar may not exist yet) count as gaps.
+   */
+  range?: { from: number; to: number; now: number };
 }
 
 export function validateSymbol(symbol: string, cols: Partial<BarColumns>, options: ValidateOptions): SymbolReport {
@@ -133,8 +138,10 @@ export function validateSymbol(symbol: string, cols: Partial<BarColumns>, option
   const outliers = new Collector('return_outliers', 'warning');
 
   const interval = barSizeMs(options.barSize);
-  const daily = interval >= DAY_MS;
+  const daily = interval === DAY_MS;
   const intraday = interval < DAY_MS;
+  // Weekly and monthly bars: a gap is a whole period without a bar, not the trading days between two bars.
+  const periodUnit = interval > DAY_MS ? (interval >= 28 * DAY_MS ? 'month' : 'week') : null;
   const tradingDay = tradingDayFn(daily);
   let prevDay = n > 0 ? tradingDay(ts[0]) : 0;
   // Intraday, a session's first return is the overnight gap: not comparable with the bar-to-bar spread.
@@ -168,7 +175,10 @@ export function validateSymbol(symbol: string, cols: Partial<BarColumns>, option
       const prev = ts[i - 1];
       if (t === prev) dupes.add(t, 'duplicate timestamp');
       else if (t < prev) dupes.add(t, `out of order after ${new Date(prev).toISOString()}`);
-      else if (daily || intraday) {
+      else if (periodUnit) {
+        const missing = Math.round((t - prev) / interval) - 1;
+        if (missing > 0) gaps.addMany(missing, prev, `${missing} ${periodUnit}(s) without a bar`);
+      } else {
         const d0 = prevDay;
         const d1 = tradingDay(t);
         prevDay = d1;
@@ -198,6 +208,7 @@ export function validateSymbol(symbol: string, cols: Partial<BarColumns>, option
       }
     }
   }
+  if (options.range && !periodUnit && (daily || interval <= 3_600_000)) rangeEdges(ts, tradingDay, options.range, gaps);
   // Second pass only when there are enough returns for a meaningful spread.
   if (count >= 20) {
     const mean = sum / count;
@@ -221,6 +232,30 @@ export function validateSymbol(symbol: string, cols: Partial<BarColumns>, option
     c.result(),
   );
   return finish(symbol, n, checks);
+}
+
+/** Trading days of the requested range with no bar before the first bar or after the last one (none at all: every one). */
+function rangeEdges(
+  ts: Float64Array,
+  tradingDay: (t: number) => number,
+  range: { from: number; to: number; now: number },
+  gaps: Collector,
+) {
+  const fromDay = Math.floor(range.from / DAY_MS);
+  // `to` is exclusive, and today's bar may not be there yet: count up to yesterday at most.
+  const endDay = Math.min(Math.ceil(range.to / DAY_MS), Math.floor(range.now / DAY_MS));
+  const count = (a: number, b: number) => {
+    let missing = 0;
+    for (let d = a; d < b && missing < 400; d++) if (isTradingDay(d)) missing++;
+    return missing;
+  };
+  if (ts.length === 0) return;
+  const firstDay = tradingDay(ts[0]);
+  const lastDay = tradingDay(ts[ts.length - 1]);
+  const before = count(fromDay, firstDay);
+  if (before > 0) gaps.addMany(before, ts[0], `${before} trading day(s) of the range without bars before the first bar`);
+  const after = count(lastDay + 1, endDay);
+  if (after > 0) gaps.addMany(after, ts[ts.length - 1], `${after} trading day(s) of the range without bars after the last bar`);
 }
 
 /** Bars missing between the last bar of day `d0` and its close, and between the open of day `d1` and its first bar. */

@@ -126,6 +126,13 @@ export class Pipeline {
     const to = req.to ? parseDate(req.to, 'to') : Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
     const from = req.from ? parseDate(req.from, 'from') : to - 31 * DAY_MS;
     if (from >= to) throw new AppError('BAD_RANGE', `from (${req.from}) must be before to (${req.to})`, { status: 400 });
+    if (req.debug === false && s.DEBUG_MODE) {
+      throw new AppError(
+        'DEBUG_MODE_ON',
+        'DEBUG_MODE is on, so Marketdesk is offline and reads the cache only: run in debug mode, or turn DEBUG_MODE off in Settings for a live run',
+        { status: 409 },
+      );
+    }
     const symbols = (req.symbols && req.symbols.length > 0 ? req.symbols : s.CACHE_SYMBOLS).map((x) => x.trim().toUpperCase());
     return {
       symbols: [...new Set(symbols)],
@@ -379,7 +386,7 @@ export class Pipeline {
     ctx.inspection.preflight = checks;
     log.info('pre-flight checks', checks);
     if (problems.length > 0) {
-      throw new FatalTaskError('PREFLIGHT_FAILED', `pre-flight failed: ${problems.join('; ')}`, { status: 503, details: checks });
+      throw new FatalTaskError('PREFLIGHT_FAILED', problems.join('; '), { status: 503, details: checks });
     }
   }
 
@@ -461,6 +468,7 @@ export class Pipeline {
         outlierZ: z,
         hasVolume: true,
         useRTH: ctx.selector?.useRTH ?? true,
+        range: { from: Date.parse(ctx.params.from), to: Date.parse(ctx.params.to), now: this.deps.clock.now() },
       }),
     );
     const report = summarise(reports);
@@ -607,8 +615,10 @@ export class Pipeline {
 }
 
 function parseDate(value: string, name: string): number {
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (!Number.isFinite(t))
+  const day = /^(\d{4}-\d{2}-\d{2})(?:$|[T ])/.exec(value)?.[1];
+  const t = Date.parse(day === value ? `${value}T00:00:00Z` : value);
+  // Date.parse rolls 2025-02-30 over to March 2: a day that does not exist is refused instead.
+  if (!Number.isFinite(t) || (day !== undefined && new Date(Date.parse(`${day}T00:00:00Z`)).toISOString().slice(0, 10) !== day))
     throw new AppError('BAD_DATE', `${name} "${value}" is not a date (expected YYYY-MM-DD)`, { status: 400 });
   return t;
 }

@@ -46,6 +46,10 @@ export interface SchedulerDeps {
 
 /** The next `count` fire times after `after` (epoch ms), or an error naming the problem. */
 export function nextRunTimes(expression: string, timezone: string, after: number, count: number): number[] {
+  if (!isValidTimeZone(timezone))
+    throw new AppError('BAD_SCHEDULE', `Time zone "${timezone}" is not an IANA time zone such as America/New_York`, {
+      status: 400,
+    });
   const problem = cronProblem(expression, timezone);
   if (problem) throw new AppError('BAD_SCHEDULE', `Schedule "${expression}" refused: ${problem}`, { status: 400 });
   const it = CronExpressionParser.parse(expression, { tz: timezone, currentDate: new Date(after) });
@@ -141,10 +145,7 @@ export class WorkflowScheduler {
 
   setSchedule(expression: string, timezone?: string): SchedulerStatus {
     const tz = timezone ?? this.deps.settings().WORKFLOW_TIMEZONE;
-    if (!isValidTimeZone(tz))
-      throw new AppError('BAD_SCHEDULE', `Time zone "${tz}" is not an IANA time zone such as America/New_York`, { status: 400 });
-    const problem = cronProblem(expression, tz);
-    if (problem) throw new AppError('BAD_SCHEDULE', `Schedule "${expression}" refused: ${problem}`, { status: 400 });
+    nextRunTimes(expression, tz, this.deps.clock.now(), 1); // refuses a bad time zone or expression, naming it
     this.deps.updateSettings({ WORKFLOW_SCHEDULE: expression.trim(), WORKFLOW_TIMEZONE: tz });
     return this.status();
   }

@@ -127,7 +127,7 @@ describe('a live pipeline run against the simulated gateway', () => {
 
     const live = await t.ws.runs.pipeline.trigger({ symbols: ['NVDA'], ...RANGE }).done;
     expect(live.status).toBe('failed');
-    expect(live.error).toMatch(/preflight failed: pre-flight failed: IBKR is not reachable/);
+    expect(live.error).toMatch(/^preflight failed: IBKR is not reachable/);
     const liveRun = t.ws.runs.tracker.get(live.runId);
     expect(liveRun.attempts.filter((a) => a.task === 'preflight')).toHaveLength(1);
     expect(liveRun.tasks.find((x) => x.task === 'extract')?.status).toBe('skipped');
@@ -150,6 +150,15 @@ describe('a live pipeline run against the simulated gateway', () => {
     expect(parsed.steps.preflight.ibkr).toMatch(/skipped/);
     expect(parsed.steps.extract.symbols[0].rows).toBeGreaterThan(0);
     expect(parsed.config.WEBHOOK_SECRET === '' || parsed.config.WEBHOOK_SECRET === '********').toBe(true);
+  });
+
+  it('refuses a live run up front while DEBUG_MODE is on, naming the setting', async () => {
+    t = await openPipelineWorkstation({ env: { DEBUG_MODE: 'true' } });
+    await expect(callOrThrow(t.ws.dispatcher, 'runs.trigger', { symbols: ['NVDA'], debug: false })).rejects.toMatchObject({
+      code: 'DEBUG_MODE_ON',
+      message: expect.stringContaining('turn DEBUG_MODE off'),
+    });
+    expect(t.ws.runs.tracker.list({}).total).toBe(0);
   });
 
   it('fails the run on bad data, attaches the validation report and does not retry a quality failure', async () => {
@@ -236,6 +245,13 @@ describe('a live pipeline run against the simulated gateway', () => {
     expect(run.tasks.find((x) => x.task === 'extract')?.status).toBe('cancelled');
     // Afterwards a trigger works again.
     expect((await t.ws.runs.pipeline.trigger({ symbols: ['NVDA'], ...RANGE }).done).status).toBe('succeeded');
+    // Bad ids and dates are named, not ignored.
+    await expect(callOrThrow(t.ws.dispatcher, 'runs.cancel', { runId: 'no-such-run' })).rejects.toMatchObject({ status: 404 });
+    await expect(callOrThrow(t.ws.dispatcher, 'runs.trigger', { from: '2025-02-30', to: '2025-03-10' })).rejects.toMatchObject({
+      code: 'BAD_DATE',
+      message: expect.stringContaining('"2025-02-30"'),
+    });
+    await expect(callOrThrow(t.ws.dispatcher, 'artifacts.list', { since: 'garbage' })).rejects.toMatchObject({ status: 400 });
   });
 
   it('replays a past run from the cache and finds the same rows and checksums', async () => {

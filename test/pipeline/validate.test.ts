@@ -93,4 +93,42 @@ describe('validateSymbol', () => {
     expect(missing).toMatchObject({ passed: false, rows: 0 });
     expect(check(missing, 'required_columns')?.examples).toEqual([{ ts: null, detail: 'column volume is missing' }]);
   });
+
+  it('checks weekly and monthly bars by period, not by trading day', () => {
+    const weekly = generateBars('NVDA', '1 week', utc(2025, 1, 6), utc(2025, 4, 1), { useRTH: true });
+    const report = validateSymbol('NVDA', columns(weekly), { barSize: '1 week', outlierZ: 8 });
+    expect(check(report, 'no_calendar_gaps')?.passed).toBe(true);
+    const holed = weekly.filter((_, i) => i !== 4);
+    const gap = check(validateSymbol('NVDA', columns(holed), { barSize: '1 week', outlierZ: 8 }), 'no_calendar_gaps');
+    expect(gap).toMatchObject({ passed: false, failures: 1 });
+    expect(gap?.examples[0].detail).toBe('1 week(s) without a bar');
+    const monthly = generateBars('NVDA', '1 month', utc(2025, 1, 1), utc(2025, 7, 1), { useRTH: true });
+    expect(check(validateSymbol('NVDA', columns(monthly), { barSize: '1 month', outlierZ: 8 }), 'no_calendar_gaps')?.passed).toBe(
+      true,
+    );
+  });
+
+  it('counts the trading days of the range missing before the first bar and after the last one', () => {
+    const daily = generateBars('NVDA', '1 day', utc(2025, 6, 2), utc(2025, 7, 1), { useRTH: true });
+    const range = { from: utc(2025, 6, 2), to: utc(2025, 7, 1), now: utc(2025, 11, 1) };
+    expect(
+      check(validateSymbol('NVDA', columns(daily), { barSize: '1 day', outlierZ: 8, range }), 'no_calendar_gaps')?.passed,
+    ).toBe(true);
+    // The cache held only the middle of the range: 2025-06-02..04 and 2025-06-25..30 are missing.
+    const middle = daily.filter((b) => b.ts >= utc(2025, 6, 5) && b.ts < utc(2025, 6, 25));
+    const gap = check(validateSymbol('NVDA', columns(middle), { barSize: '1 day', outlierZ: 8, range }), 'no_calendar_gaps');
+    expect(gap?.passed).toBe(false);
+    expect(gap?.failures).toBe(3 + 4);
+    expect(gap?.examples.map((e) => e.detail)).toEqual([
+      '3 trading day(s) of the range without bars before the first bar',
+      '4 trading day(s) of the range without bars after the last bar',
+    ]);
+    // A range reaching today does not expect today's bar (nor later days).
+    const today = { from: utc(2025, 6, 2), to: utc(2025, 7, 1), now: utc(2025, 6, 30, 15) };
+    const upToFriday = daily.filter((b) => b.ts < utc(2025, 6, 30));
+    expect(
+      check(validateSymbol('NVDA', columns(upToFriday), { barSize: '1 day', outlierZ: 8, range: today }), 'no_calendar_gaps')
+        ?.passed,
+    ).toBe(true);
+  });
 });

@@ -50,6 +50,38 @@ describe('marketdesk run / runs', () => {
     expect(show.stdout).toMatch(/transform\s+attempt 1\s+succeeded/);
     expect(show.stdout).toMatch(/rows\.NVDA\s+\d+/);
     expect(show.stdout).toMatch(/info\s+extract\s+NVDA: \d+ bars/);
+    expect(show.stdout).toMatch(
+      new RegExp(`validation_report\\.json\\s+\\d+ bytes\\s+\\S+/artifacts/${runId}/validation_report\\.json`),
+    );
+    expect(show.stdout).toMatch(/transformed\.parquet\s+\d+ bytes/);
+  });
+
+  it('runs live against a gateway it connects to at start (pre-flight waits for the connection under way)', async () => {
+    const { IbGatewaySimulator } = await import('../../core/ibkr/simulator');
+    const sim = new IbGatewaySimulator();
+    const port = await sim.start();
+    try {
+      const dir = dataDir();
+      // Async: the simulator answers from this process, which spawnSync would block.
+      const child = spawn(
+        process.execPath,
+        ['bin/marketdesk.js', 'run', '--symbols', 'NVDA', '--from', '2025-06-02', '--to', '2025-07-01'],
+        {
+          env: { ...process.env, DATA_DIR: dir, IB_PORT: String(port), WEBHOOK_PORT: '0' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      expect(stdout).toMatch(/✓ preflight\s+succeeded/);
+      expect(stdout).toMatch(/Run \S+ succeeded in/);
+      expect(code).toBe(0);
+    } finally {
+      await sim.stop();
+    }
   });
 
   it('names a bad argument', () => {
@@ -57,6 +89,12 @@ describe('marketdesk run / runs', () => {
     const bad = marketdesk(['run', '--from', '2025-13-45'], dir);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--from "2025-13-45" is not a date');
+    const rolled = marketdesk(['run', '--from', '2025-02-30', '--to', '2025-03-10'], dir);
+    expect(rolled.status).toBe(2);
+    expect(rolled.stderr).toContain('--from "2025-02-30" is not a date');
+    const backwards = marketdesk(['run', '--from', '2025-07-01', '--to', '2025-06-01'], dir);
+    expect(backwards.status).toBe(2);
+    expect(backwards.stderr).toContain('--from 2025-07-01 must be before --to 2025-06-01');
     const badSearch = marketdesk(['runs', 'list', '--search', 'status = '], dir);
     expect(badSearch.status).toBe(1);
     expect(badSearch.stderr).toMatch(/expected a quoted value or a number/);
@@ -150,6 +188,52 @@ describe('marketdesk run / runs while the app holds the stores', () => {
     expect(local.status).toBe(0);
     expect(local.stdout).not.toContain('Marketdesk is running');
     expect(local.stdout).toContain(runId);
+  });
+});
+
+describe('marketdesk runs while a marketdesk run holds the stores', () => {
+  it('lists the run in progress, and a second run is refused naming it', async () => {
+    const dir = dataDir();
+    const symbols = 'NVDA,TSLA,AAPL,MSFT,AMZN';
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/marketdesk.js',
+        'run',
+        '--demo',
+        '--symbols',
+        symbols,
+        '--from',
+        '2020-01-02',
+        '--to',
+        '2025-01-01',
+        '--bar-size',
+        '1 hour',
+      ],
+      { env: { ...process.env, DATA_DIR: dir, WEBHOOK_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/▸ extract/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const runId = /Run (\S+) started/.exec(stdout)?.[1] as string;
+      expect(runId).toBeTruthy();
+      const list = marketdesk(['runs', 'list'], dir);
+      expect(list.status).toBe(0);
+      expect(list.stdout).toMatch(new RegExp(`${runId}\\s+running`));
+      const second = marketdesk(['run', '--symbols', 'NVDA'], dir);
+      expect(second.status).toBe(1);
+      expect(second.stdout).toMatch(/Another marketdesk command \(pid \d+\) holds the stores/);
+      expect(second.stderr).toContain(`Run ${runId} of daily-bars is still in progress`);
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
+    expect(stdout).toMatch(/cancelled/);
   });
 });
 

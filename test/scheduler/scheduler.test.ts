@@ -71,6 +71,9 @@ describe('the workflow schedule', () => {
     await expect(callOrThrow(t.ws.dispatcher, 'scheduler.preview', { expression: 'every day' })).rejects.toMatchObject({
       code: 'BAD_SCHEDULE',
     });
+    await expect(
+      callOrThrow(t.ws.dispatcher, 'scheduler.preview', { expression: '0 9 * * 1-5', timezone: 'Mars/Olympus' }),
+    ).rejects.toMatchObject({ code: 'BAD_SCHEDULE', status: 400, message: expect.stringContaining('"Mars/Olympus"') });
     expect(t.ws.settings.get().WORKFLOW_SCHEDULE).toBe('0 9 * * 1-5');
   });
 

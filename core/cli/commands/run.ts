@@ -5,7 +5,7 @@ import type { LogEntryView } from '../../api/runs';
 import { SYMBOL_PATTERN } from '../../config/schema';
 import { BAR_SIZES, type BarSize } from '../../ibkr/types';
 import type { RunDetail, RunSummary } from '../../runs';
-import type { RunningApp } from '../../server';
+import { type RunningApp, serveForCli } from '../../server';
 import { type CliCommand, parseCommandArgs, UsageError } from '../command';
 import { openWorkstationOrApp } from '../runtime';
 
@@ -25,7 +25,9 @@ function parseSymbols(value: string | undefined): string[] | undefined {
 
 function parseDay(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !Number.isFinite(Date.parse(`${value}T00:00:00Z`))) {
+  const t = Date.parse(`${value}T00:00:00Z`);
+  // Date.parse would roll 2025-02-30 over to March 2: the day must exist as written.
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !Number.isFinite(t) || new Date(t).toISOString().slice(0, 10) !== value) {
     throw new UsageError(`${flag} "${value}" is not a date (expected YYYY-MM-DD)`);
   }
   return value;
@@ -59,6 +61,8 @@ export const runCommand: CliCommand = {
     const symbols = parseSymbols(values.symbols);
     const from = parseDay(values.from, '--from');
     const to = parseDay(values.to, '--to');
+    if (from !== undefined && to !== undefined && from >= to)
+      throw new UsageError(`--from ${from} must be before --to ${to} (to is exclusive)`);
     const barSize = values['bar-size'];
     if (barSize !== undefined && !(BAR_SIZES as readonly string[]).includes(barSize)) {
       throw new UsageError(`--bar-size "${barSize}" is not an IBKR bar size (e.g. "1 day", "1 min", "1 hour")`);
@@ -70,8 +74,11 @@ export const runCommand: CliCommand = {
     const target = await openWorkstationOrApp({ mode: 'cli', demo: values.demo, overrides });
     if (target.app) return runInApp(target.app, request, values.demo);
     const ws = target.ws;
+    let unpublish: (() => Promise<void>) | null = null;
     try {
       await ws.start();
+      // While this run holds the stores, `marketdesk runs …` from another terminal asks this process.
+      unpublish = await serveForCli(ws).catch(() => null);
       const { tracker, pipeline } = ws.runs;
       const progress = progressPrinter(request.debug === true);
       const off = tracker.onEvent((e) => {
@@ -90,6 +97,7 @@ export const runCommand: CliCommand = {
       printOutcome(tracker.get(runId), tracker.artifacts({ runId }), outcome.error);
       return outcome.status === 'succeeded' ? 0 : 1;
     } finally {
+      await unpublish?.();
       await ws.stop();
     }
   },
@@ -145,7 +153,11 @@ const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 /** `marketdesk run` while the app holds the stores: the app runs it (same pipeline, same one-run-at-a-time rule). */
 async function runInApp(app: RunningApp, request: RunRequest, demoFlag: boolean): Promise<number> {
   const { client, info } = app;
-  out(`Marketdesk is running (${info.mode}, pid ${info.pid}): the run is carried out there and shows in its Runs page.`);
+  out(
+    info.mode === 'cli'
+      ? `Another marketdesk command (pid ${info.pid}) holds the stores: the request goes to it.`
+      : `Marketdesk is running (${info.mode}, pid ${info.pid}): the run is carried out there and shows in its Runs page.`,
+  );
   if (demoFlag && !app.demo) out('  --demo is ignored: the running app uses its own IBKR connection.');
   const progress = progressPrinter(request.debug === true);
   let runId: string | null = null;
@@ -201,7 +213,7 @@ function summaryLine(r: RunSummary): string {
   return `${r.id}  ${r.status.padEnd(11)} ${r.trigger.padEnd(9)} ${r.startedAt.slice(0, 19).replace('T', ' ')}  ${seconds(r.durationMs).padStart(8)}  ${symbols}${debug}`;
 }
 
-function printDetail(run: RunDetail): void {
+function printDetail(run: RunDetail, artifacts: readonly { name: string; size: number; status: string; path: string }[]): void {
   out(`Run ${run.id} (${run.workflow})`);
   out(`  status    ${run.status}${run.error ? ` — ${run.error}` : ''}`);
   out(`  trigger   ${run.trigger}${run.replayOf ? ` of ${run.replayOf}` : ''}`);
@@ -221,6 +233,10 @@ function printDetail(run: RunDetail): void {
   }
   out('  metrics');
   for (const [k, v] of Object.entries(run.latestMetrics)) out(`    ${k.padEnd(24)} ${v}`);
+  out('  artifacts');
+  if (artifacts.length === 0) out('    none');
+  for (const a of artifacts)
+    out(`    ${a.name.padEnd(24)} ${String(a.size).padStart(10)} bytes${a.status === 'spooled' ? ' (spooled)' : ''}  ${a.path}`);
 }
 
 export const runsCommand: CliCommand = {
@@ -260,7 +276,7 @@ marketdesk runs show <run-id> [--logs] [--data-dir DIR]
         return 0;
       }
       const run = ws.runs.tracker.get(positionals[0]);
-      printDetail(run);
+      printDetail(run, ws.runs.tracker.artifacts({ runId: run.id }));
       if (values.logs) printLogs(ws.runs.tracker.logs(run.id));
       return 0;
     } finally {
@@ -295,7 +311,7 @@ async function showFromApp(
     return 0;
   }
   const run = await client.call('runs.get', { runId: options.runId as string });
-  printDetail(run);
+  printDetail(run, (await client.call('artifacts.list', { runId: run.id, limit: 5000 })).artifacts);
   if (options.logs) printLogs((await client.call('runs.logs', { runId: run.id, limit: 20_000 })).entries);
   return 0;
 }
