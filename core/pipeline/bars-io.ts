@@ -31,6 +31,8 @@ export interface SymbolSeries {
   symbol: string;
   bars: BarColumns;
   indicators: IndicatorColumns;
+  /** The earlier bars the indicators were started from (warm-up), not written: they feed the checksum. */
+  warmup?: BarColumns | null;
 }
 
 const BAR_COLS = ['ts', 'open', 'high', 'low', 'close', 'volume'] as const;
@@ -239,11 +241,14 @@ function writeMicros(into: BigInt64Array, ms: Float64Array, off: number, len: nu
  * What the stored indicators of a series are a function of: the formulas (the source of every function they depend on, INDICATOR_FORMULAS),
  * the bars' timestamps and their closes — every stored column derives from close alone (range, range_pct and
  * macd_hist, which read high/low, are computed by the view). Hashing these 16 bytes a bar instead of the
- * 64 written is what lets an unchanged re-run skip cheaply; `one.indicators` must be `computeIndicators(one.bars)`.
+ * 64 written is what lets an unchanged re-run skip cheaply; `one.indicators` must be the last `one.bars` rows of
+ * `computeIndicators(warmup ++ bars)`, so the warm-up bars are hashed too.
  */
 export function indicatorChecksum(one: SymbolSeries): string {
   const h = createHash('sha256').update(FORMULAS);
-  for (const a of [one.bars.ts, one.bars.close]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  h.update(`warmup:${one.warmup?.ts.length ?? 0}\n`);
+  const arrays = [one.warmup?.ts, one.warmup?.close, one.bars.ts, one.bars.close];
+  for (const a of arrays) if (a) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return h.digest('hex');
 }
 const FORMULAS = `${STORED_INDICATORS.join(',')}\n${INDICATOR_FORMULAS}`;

@@ -3,7 +3,7 @@
  * EMA-based RSI and MACD are recursive, which SQL windows cannot express without a recursive CTE).
  * Warm-up positions are NaN and are written as NULL.
  */
-import type { BarColumns } from '../marketdata/types';
+import { BAR_FIELDS, type BarColumns } from '../marketdata/types';
 
 export const INDICATOR_NAMES = [
   'return',
@@ -108,4 +108,24 @@ function rsiOf(gain: number, loss: number): number {
  * The source text of every function the indicator values depend on: a change to any of them changes
  * the write-back checksum (bars-io.ts), so an upgraded formula is rewritten instead of skipped as unchanged.
  */
-export const INDICATOR_FORMULAS = [computeIndicators, rsiOf].map(String).join('\n');
+export const INDICATOR_FORMULAS = [computeIndicators, rsiOf, computeIndicatorsAfter].map(String).join('\n');
+
+/**
+ * The indicators of `bars`, started from the `warmup` bars before them (the same series, earlier): a run's first
+ * SMA 50, RSI and MACD values then equal those of a run over a longer range, instead of being empty or seeded at
+ * the run's first bar. Returns the rows of `bars` only.
+ */
+export function computeIndicatorsAfter(warmup: BarColumns | null | undefined, bars: BarColumns): IndicatorColumns {
+  const w = warmup?.ts.length ?? 0;
+  if (!warmup || w === 0) return computeIndicators(bars);
+  const joined = Object.fromEntries(
+    BAR_FIELDS.map((k) => {
+      const a = new Float64Array(w + bars[k].length);
+      a.set(warmup[k], 0);
+      a.set(bars[k], w);
+      return [k, a];
+    }),
+  ) as unknown as BarColumns;
+  const all = computeIndicators(joined);
+  return Object.fromEntries(INDICATOR_NAMES.map((k) => [k, all[k].subarray(w)])) as IndicatorColumns;
+}

@@ -8,15 +8,22 @@ import { statfs } from 'node:fs/promises';
 import { type Settings, settingDocs } from '../config';
 import type { BarSize } from '../ibkr/types';
 import { IbkrError } from '../ibkr/types';
-import type { BarColumns, BarLineage, GetOrFetchOptions, GetOrFetchResult, SeriesKey } from '../marketdata/types';
+import {
+  BAR_FIELDS,
+  type BarColumns,
+  type BarLineage,
+  type GetOrFetchOptions,
+  type GetOrFetchResult,
+  type SeriesKey,
+} from '../marketdata/types';
 import { AppError, backoffDelay, type Clock, errorMessage, type Logger } from '../platform';
 import { type ArtifactStore, RunLog, type RunStatus, type RunTracker, type RunTrigger } from '../runs';
 import type { Journal, Warehouse } from '../storage';
 import { APP_VERSION } from '../version';
 import { type SeriesSelector, transformedTableSql, writeBackIndicators } from './bars-io';
 import { compareRuns } from './compare';
-import { computeIndicators, INDICATOR_NAMES, type IndicatorColumns } from './indicators';
-import { type SymbolReport, summarise, type ValidationReport, validateSymbol } from './validate';
+import { computeIndicatorsAfter, INDICATOR_NAMES, type IndicatorColumns } from './indicators';
+import { barSizeMs, type SymbolReport, summarise, type ValidationReport, validateSymbol } from './validate';
 
 export const WORKFLOW = 'daily-bars';
 export const TASKS = ['preflight', 'extract', 'validate', 'transform', 'record'] as const;
@@ -81,8 +88,16 @@ interface SymbolData {
   bars: BarColumns;
   lineage: BarLineage;
   checksum: string;
+  /** Up to WARMUP_BARS bars of the series before the range: the indicators start from them. */
+  warmup: BarColumns | null;
   indicators?: IndicatorColumns;
 }
+
+/**
+ * Bars before the range the indicators are started from: SMA 50 needs 49, and after 250 bars the seed of the
+ * EMAs (MACD) and of Wilder's RSI weighs less than 1e-8 — a run's values no longer depend on where it starts.
+ */
+const WARMUP_BARS = 250;
 
 interface RunContext {
   runId: string;
@@ -429,7 +444,8 @@ export class Pipeline {
         log.warn(`${symbol}: no data; continuing without it`, { symbol, reason, lineage: lineageFields(result.lineage) });
         continue;
       }
-      ctx.data.push({ symbol, bars: result.columns, lineage: result.lineage, checksum: checksumColumns(result.columns) });
+      const warmup = await this.warmup(ctx, symbol, from, options, log);
+      ctx.data.push({ symbol, bars: result.columns, lineage: result.lineage, checksum: checksumColumns(result.columns), warmup });
       log.info(`${symbol}: ${rows} bars (${result.lineage.rowsFromCache} from cache, ${result.lineage.rowsFromIbkr} from IBKR)`, {
         symbol,
         lineage: lineageFields(result.lineage),
@@ -457,6 +473,34 @@ export class Pipeline {
           status: 404,
         },
       );
+    }
+  }
+
+  /**
+   * The WARMUP_BARS bars before `from`, through the cache like the range itself (fetched when missing, except in
+   * debug mode). Never fails the run: without them the first values of the longer indicators stay empty.
+   */
+  private async warmup(
+    ctx: RunContext,
+    symbol: string,
+    from: number,
+    options: GetOrFetchOptions,
+    log: RunLog,
+  ): Promise<BarColumns | null> {
+    const cache = this.deps.barCache() as BarSourceLike;
+    try {
+      const r = await cache.getOrFetch(symbol, from - warmupSpanMs(ctx.params.barSize), from, ctx.params.barSize, options);
+      const n = r.columns.ts.length;
+      log.debug(`${symbol}: ${Math.min(n, WARMUP_BARS)} warm-up bars before the range`, { rowsFromIbkr: r.lineage.rowsFromIbkr });
+      if (n === 0) return null;
+      const k = Math.max(0, n - WARMUP_BARS);
+      return Object.fromEntries(BAR_FIELDS.map((f) => [f, r.columns[f].subarray(k)])) as unknown as BarColumns;
+    } catch (err) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      log.warn(
+        `${symbol}: no warm-up bars before the range (${errorMessage(err)}); its first SMA 50, RSI and MACD values stay empty`,
+      );
+      return null;
     }
   }
 
@@ -513,9 +557,14 @@ export class Pipeline {
     if (!warehouse.isOpen)
       throw new AppError('STORE_UNAVAILABLE', 'the warehouse is closed; cannot write indicators', { status: 503 });
     const started = performance.now();
-    for (const d of ctx.data) d.indicators = computeIndicators(d.bars);
+    for (const d of ctx.data) d.indicators = computeIndicatorsAfter(d.warmup, d.bars);
     const computeMs = performance.now() - started;
-    const series = ctx.data.map((d) => ({ symbol: d.symbol, bars: d.bars, indicators: d.indicators as IndicatorColumns }));
+    const series = ctx.data.map((d) => ({
+      symbol: d.symbol,
+      bars: d.bars,
+      indicators: d.indicators as IndicatorColumns,
+      warmup: d.warmup,
+    }));
     const symbols = series.map((s) => s.symbol);
     const selector = ctx.selector as SeriesSelector;
     ctx.updatedRows = await writeBackIndicators(warehouse, series, selector);
@@ -721,4 +770,13 @@ function redactedSettings(s: Settings): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(s)) out[k] = settingDocs[k as keyof Settings]?.secret && v ? '********' : v;
   return out;
+}
+
+/** How far before `from` WARMUP_BARS bars of this size reach (RTH sessions; weekends and holidays included). */
+function warmupSpanMs(barSize: BarSize): number {
+  const interval = barSizeMs(barSize);
+  if (interval > DAY_MS) return WARMUP_BARS * interval + 10 * DAY_MS;
+  const perSession = interval === DAY_MS ? 1 : Math.max(1, Math.floor((390 * 60_000) / interval));
+  const sessions = Math.ceil(WARMUP_BARS / perSession);
+  return (Math.ceil((sessions * 7) / 5) + 10) * DAY_MS;
 }

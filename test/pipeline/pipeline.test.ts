@@ -152,6 +152,29 @@ describe('a live pipeline run against the simulated gateway', () => {
     expect(parsed.config.WEBHOOK_SECRET === '' || parsed.config.WEBHOOK_SECRET === '********').toBe(true);
   });
 
+  it('starts the indicators from the bars before the range: a short run has them from its first bar and agrees with a long one', async () => {
+    t = await openPipelineWorkstation();
+    const june = { symbols: ['NVDA'], from: '2025-06-02', to: '2025-07-01' };
+    expect((await t.ws.runs.pipeline.trigger(june).done).status).toBe('succeeded');
+    const read = () =>
+      t?.ws.stores.warehouse.rows<{ day: string; sma_50: number | null; macd: number | null; rsi_14: number | null }>(
+        `SELECT strftime(ts, '%Y-%m-%d') AS day, sma_50, macd, rsi_14 FROM bars_with_indicators
+          WHERE symbol = 'NVDA' AND ts >= TIMESTAMP '2025-06-02' AND ts < TIMESTAMP '2025-07-01' ORDER BY ts`,
+      ) as Promise<{ day: string; sma_50: number | null; macd: number | null; rsi_14: number | null }[]>;
+    const short = await read();
+    expect(short[0].day).toBe('2025-06-02');
+    for (const r of short) for (const v of [r.sma_50, r.macd, r.rsi_14]) expect(v, r.day).not.toBeNull();
+
+    expect((await t.ws.runs.pipeline.trigger({ ...june, from: '2025-01-02' }).done).status).toBe('succeeded');
+    const long = await read();
+    expect(long.map((r) => r.day)).toEqual(short.map((r) => r.day));
+    for (let i = 0; i < long.length; i++) {
+      expect(long[i].sma_50).toBeCloseTo(short[i].sma_50 as number, 9);
+      expect(long[i].macd).toBeCloseTo(short[i].macd as number, 5);
+      expect(long[i].rsi_14).toBeCloseTo(short[i].rsi_14 as number, 6);
+    }
+  });
+
   it('refuses a live run up front while DEBUG_MODE is on, naming the setting', async () => {
     t = await openPipelineWorkstation({ env: { DEBUG_MODE: 'true' } });
     await expect(callOrThrow(t.ws.dispatcher, 'runs.trigger', { symbols: ['NVDA'], debug: false })).rejects.toMatchObject({
@@ -165,7 +188,8 @@ describe('a live pipeline run against the simulated gateway', () => {
     t = await openPipelineWorkstation();
     expect((await t.ws.runs.pipeline.trigger({ symbols: ['NVDA'], ...RANGE }).done).status).toBe('succeeded');
     await t.ws.stores.warehouse.run(
-      `UPDATE bars SET high = low - 1 WHERE symbol = 'NVDA' AND ts = (SELECT min(ts) + INTERVAL 7 DAY FROM bars WHERE symbol = 'NVDA')`,
+      // A bar inside the run's range (the cache also holds the warm-up bars before it).
+      `UPDATE bars SET high = low - 1 WHERE symbol = 'NVDA' AND ts = (SELECT min(ts) + INTERVAL 7 DAY FROM bars WHERE symbol = 'NVDA' AND ts >= TIMESTAMP '${RANGE.from}')`,
     );
     const bad = await t.ws.runs.pipeline.trigger({ symbols: ['NVDA'], ...RANGE, debug: true }).done;
     expect(bad.status).toBe('failed');
