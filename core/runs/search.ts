@@ -149,6 +149,7 @@ export function parseRunSearch(input: string): RunSearch {
     if (scope === 'metrics' && typeof v !== 'number')
       throw new RunSearchError(`metrics compare with numbers, got "${v}"`, value.pos);
     if (op.text === 'LIKE' && typeof v !== 'string') throw new RunSearchError('LIKE needs a quoted pattern', value.pos);
+    if (scope === 'attr') checkAttributeValue(key, op.text, v, value.pos);
     conditions.push({ scope, key, op: op.text, value: v });
     i += 3;
     if (i < tokens.length) {
@@ -160,6 +161,34 @@ export function parseRunSearch(input: string): RunSearch {
   return { conditions };
 }
 
+const KNOWN_VALUES: Record<string, readonly string[]> = {
+  status: ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'],
+  trigger: ['manual', 'scheduled', 'replay'],
+};
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const TIME_ATTRIBUTES = new Set(['started', 'started_at', 'ended', 'ended_at']);
+
+/** `status = "bogus"` or `started > "yesterday"` would silently match nothing: name the allowed values instead. */
+function checkAttributeValue(key: string, op: SearchOp, value: string | number, pos: number): void {
+  const known = KNOWN_VALUES[key];
+  if (known && op !== 'LIKE' && !known.includes(String(value)))
+    throw new RunSearchError(`${key} is one of ${known.map((k) => `"${k}"`).join(', ')}; got "${value}"`, pos);
+  if (TIME_ATTRIBUTES.has(key) && op !== 'LIKE' && !(typeof value === 'string' && Number.isFinite(Date.parse(value))))
+    throw new RunSearchError(`${key} compares with a date such as "2026-01-05" or a time such as "2026-01-05T14:30:00Z"`, pos);
+}
+
+/**
+ * A stored value as the search compares it: JSON true/false as "true"/"false" (json_each gives 1/0), and — when the
+ * searched value is a bare date — an ISO timestamp cut to its date, so `params.from = "2025-06-02"` matches the
+ * stored 2025-06-02T00:00:00.000Z.
+ */
+function comparable(expr: string, typeExpr: string | null, value: string | number): string {
+  const bool = typeExpr ? `CASE ${typeExpr} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE ${expr} END` : expr;
+  return typeof value === 'string' && DATE_ONLY.test(value)
+    ? `CASE WHEN ${expr} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*' THEN substr(${expr}, 1, 10) ELSE ${bool} END`
+    : bool;
+}
+
 /** Compiles to a WHERE fragment over `runs r`, with positional parameters. */
 export function compileRunSearch(search: RunSearch): { where: string; params: (string | number)[] } {
   const parts: string[] = [];
@@ -167,7 +196,7 @@ export function compileRunSearch(search: RunSearch): { where: string; params: (s
   for (const c of search.conditions) {
     const op = c.op === 'LIKE' ? 'LIKE' : c.op;
     if (c.scope === 'attr') {
-      parts.push(`r.${ATTRIBUTES[c.key]} ${op} ?`);
+      parts.push(`${comparable(`r.${ATTRIBUTES[c.key]}`, null, c.value)} ${op} ?`);
       params.push(c.value);
     } else if (c.scope === 'metrics') {
       // The latest value of the metric (highest step, then newest row).
@@ -178,10 +207,11 @@ export function compileRunSearch(search: RunSearch): { where: string; params: (s
     } else {
       const column = c.scope === 'params' ? 'r.params' : 'r.tags';
       const path = `$."${c.key.replace(/"/g, '')}"`;
+      const value = comparable('j.value', 'j.type', c.value);
       if (c.op === '!=') {
-        parts.push(`NOT EXISTS (SELECT 1 FROM json_each(${column}, ?) j WHERE j.value = ?)`);
+        parts.push(`NOT EXISTS (SELECT 1 FROM json_each(${column}, ?) j WHERE ${value} = ?)`);
       } else {
-        parts.push(`EXISTS (SELECT 1 FROM json_each(${column}, ?) j WHERE j.value ${op} ?)`);
+        parts.push(`EXISTS (SELECT 1 FROM json_each(${column}, ?) j WHERE ${value} ${op} ?)`);
       }
       params.push(path, c.value);
     }

@@ -32,7 +32,7 @@ describe('the runs search box', () => {
     expect(() => parseRunSearch('params.symbols = "TSLA')).toThrow(/unterminated string/);
     expect(() => parseRunSearch('metrics.rows > "many"')).toThrow(/metrics compare with numbers/);
     expect(() => parseRunSearch('status = "failed" AND')).toThrow(/expected a condition after AND/);
-    expect(() => parseRunSearch('status = "x" status = "y"')).toThrow(/expected AND between conditions/);
+    expect(() => parseRunSearch('status = "failed" status = "running"')).toThrow(/expected AND between conditions/);
   });
 });
 
@@ -49,7 +49,7 @@ describe('searching the run history', () => {
     const a = tracker.startRun({
       workflow: 'daily-bars',
       trigger: 'manual',
-      params: { symbols: ['NVDA', 'TSLA'], days: 30 },
+      params: { symbols: ['NVDA', 'TSLA'], days: 30, debug: false, from: '2025-06-02T00:00:00.000Z' },
       tags: { debug_mode: 'false' },
     });
     tracker.metrics(a, { rows: 420 });
@@ -57,7 +57,7 @@ describe('searching the run history', () => {
     const b = tracker.startRun({
       workflow: 'daily-bars',
       trigger: 'scheduled',
-      params: { symbols: ['AAPL'], days: 5 },
+      params: { symbols: ['AAPL'], days: 5, debug: true, from: '2025-05-01T00:00:00.000Z' },
       tags: { debug_mode: 'true' },
     });
     tracker.metrics(b, { rows: 50 });
@@ -83,6 +83,24 @@ describe('searching the run history', () => {
     expect(await ids('trigger = "scheduled"')).toEqual([b]);
     expect(await ids('params.symbols != "TSLA"')).toEqual([b]);
     expect(await ids('params.symbols LIKE "NV%"')).toEqual([a]);
+    // Booleans and dates compare the way they are written in the box.
+    expect(await ids('params.debug = "false"')).toEqual([a]);
+    expect(await ids('params.debug = "true"')).toEqual([b]);
+    expect(await ids('params.from = "2025-06-02"')).toEqual([a]);
+    expect(await ids('params.from < "2025-06-01"')).toEqual([b]);
+    const day = tracker.get(a).startedAt.slice(0, 10);
+    expect(await ids(`started = "${day}"`)).toContain(a);
+    expect(await ids('started < "2000-01-01"')).toEqual([]);
+    for (const [search, message] of [
+      ['status = "bogus"', 'status is one of "running", "succeeded"'],
+      ['trigger = "cron"', 'trigger is one of "manual", "scheduled", "replay"'],
+      ['started > "yesterday"', 'started compares with a date'],
+    ]) {
+      await expect(callOrThrow(t.ws.dispatcher, 'runs.list', { search })).rejects.toMatchObject({
+        code: 'BAD_SEARCH',
+        message: expect.stringContaining(message),
+      });
+    }
     await expect(callOrThrow(t.ws.dispatcher, 'runs.list', { search: 'params.symbols ~ "x"' })).rejects.toMatchObject({
       code: 'BAD_SEARCH',
       message: expect.stringContaining('unexpected character "~"'),

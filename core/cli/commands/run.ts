@@ -245,7 +245,9 @@ export const runsCommand: CliCommand = {
   usage: `marketdesk runs list [--search EXPR] [--limit N] [--data-dir DIR]
 marketdesk runs show <run-id> [--logs] [--data-dir DIR]
 
-  --search EXPR   e.g. 'params.symbols = "TSLA" AND metrics.rows > 100 AND status = "failed"'`,
+  --search EXPR   e.g. 'params.symbols = "TSLA" AND metrics.rows > 100 AND status = "failed"'
+                  fields: params.X, tags.X, metrics.X, status, trigger, started, ended, id, workflow
+                  operators: = != < <= > >= LIKE (e.g. tags.missing_symbols LIKE "%ZZZ%"); dates as "2026-01-05"`,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub !== 'list' && sub !== 'show') throw new UsageError(`expected "list" or "show", got ${sub ? `"${sub}"` : 'nothing'}`);
