@@ -19,6 +19,8 @@ export const journalMigrations: JournalMigration[] = [
       CREATE INDEX scheduler_missed_by_workflow ON scheduler_missed (workflow, expected_at);
     `,
   },
+  // The outcome of the last fire (started / refused / failed) survives a restart, like its time.
+  { id: 'scheduler/0002_last_result', up: 'ALTER TABLE scheduler_state ADD COLUMN last_result TEXT' },
 ];
 export const warehouseMigrations: WarehouseMigration[] = [];
 

@@ -6,6 +6,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import cron, { type ScheduledTask } from 'node-cron';
+import { z } from 'zod';
 import { cronProblem, isValidTimeZone, type Settings } from '../config';
 import { AppError, type Clock, errorMessage, type Logger, systemClock } from '../platform';
 import type { JournalDb } from '../storage';
@@ -125,7 +126,7 @@ export class WorkflowScheduler {
       active: this.generation > 0 && !s.WORKFLOW_PAUSED && (this.task !== null || !this.useNodeCron),
       nextRuns,
       lastFireAt: state.last_fire_at,
-      lastResult: this.lastResult,
+      lastResult: this.lastResult ?? storedResult(state.last_result),
       missed,
       engine: this.useNodeCron ? 'node-cron' : 'clock',
     };
@@ -216,6 +217,9 @@ export class WorkflowScheduler {
       this.logger.warn('scheduled run not started', { error: errorMessage(err) });
       this.deps.notify?.({ level: 'warn', title: 'Scheduled run not started', message: errorMessage(err), link: '#/runs' });
     }
+    this.deps.db
+      .prepare('UPDATE scheduler_state SET last_result = ? WHERE workflow = ?')
+      .run(JSON.stringify(this.lastResult), this.deps.workflow);
     this.announce();
   }
 
@@ -227,13 +231,16 @@ export class WorkflowScheduler {
     }
   }
 
-  private state(): { last_fire_at: string | null; last_alive_at: string | null } {
+  private state(): { last_fire_at: string | null; last_alive_at: string | null; last_result: string | null } {
     return (
       (this.deps.db
-        .prepare('SELECT last_fire_at, last_alive_at FROM scheduler_state WHERE workflow = ?')
-        .get(this.deps.workflow) as { last_fire_at: string | null; last_alive_at: string | null } | undefined) ?? {
+        .prepare('SELECT last_fire_at, last_alive_at, last_result FROM scheduler_state WHERE workflow = ?')
+        .get(this.deps.workflow) as
+        | { last_fire_at: string | null; last_alive_at: string | null; last_result: string | null }
+        | undefined) ?? {
         last_fire_at: null,
         last_alive_at: null,
+        last_result: null,
       }
     );
   }
@@ -285,5 +292,23 @@ export class WorkflowScheduler {
     this.logger.warn('scheduled runs missed while closed', { count: missedTimes.length, last });
     this.deps.notify?.({ level: 'warn', title: 'Scheduled run missed', message, link: '#/runs' });
     return out;
+  }
+}
+
+const lastResultSchema = z.object({
+  at: z.string(),
+  outcome: z.enum(['started', 'refused', 'failed']),
+  runId: z.string().nullable(),
+  message: z.string(),
+});
+
+/** The last fire's outcome as stored by an earlier process (null if none or unreadable). */
+function storedResult(text: string | null): SchedulerStatus['lastResult'] {
+  if (!text) return null;
+  try {
+    const parsed = lastResultSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
   }
 }

@@ -126,6 +126,12 @@ describe('the workflow schedule', () => {
     expect(
       t.events.some((e) => e.name === 'system.notice' && (e.payload as { title: string }).title === 'Scheduled run not started'),
     ).toBe(true);
+    // After a restart the outcome is still there, like the time of the fire.
+    await t.ws.stop();
+    const again = await openScheduled(clock, t.ws.dataDir);
+    const restored = await callOrThrow(again.ws.dispatcher, 'scheduler.status', {});
+    expect(restored.lastFireAt).toBe(status.lastFireAt);
+    expect(restored.lastResult).toEqual(status.lastResult);
   });
 
   it('arms node-cron with the real clock in serve mode and disarms it on stop', async () => {
