@@ -80,6 +80,8 @@ describe('Runs page (demo gateway)', () => {
     await page.fill('[data-testid="runs-search"]', 'status = ');
     await page.click('[data-testid="runs-search-submit"]');
     await expect.poll(() => page.locator('[data-testid="runs-search-error"]').textContent()).toMatch(/expected a quoted value/);
+    // The previous search's rows are not left standing as if they answered the bad one.
+    await expect.poll(() => page.locator('[data-testid="run-row"]').count()).toBe(0);
     await app.screenshot('runs-page');
 
     // The global debug switch: the shell shows the DEBUG MODE badge.

@@ -160,6 +160,26 @@ describe('Webhooks page', () => {
 
     await page.locator('[data-testid="gex-view"]').scrollIntoViewIfNeeded();
     await app.screenshot('webhooks-gex');
+
+    // A ticker with a single strike (one UW gex_strike frame) still gets its bar, drawn from zero.
+    const single = await fetch(`${url}/uw`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
+      body: fixture('uw-gex-strike.json'),
+    });
+    expect(single.status).toBeLessThan(300);
+    await expect.poll(() => page.locator('[data-testid="gex-ticker"] option[value="SPY"]').count(), { timeout: 15_000 }).toBe(1);
+    await page.selectOption('[data-testid="gex-ticker"]', 'SPY');
+    await expect.poll(() => page.locator('[data-testid="gex-snapshot-ticker"]').textContent()).toBe('SPY');
+    const bar = page.locator('[data-testid="gex-chart"] .recharts-bar-rectangle path');
+    await expect.poll(() => bar.count()).toBe(1);
+    const box = await bar.boundingBox();
+    expect(box?.width ?? 0).toBeGreaterThan(4);
+    expect(box?.height ?? 0).toBeGreaterThan(20);
+
+    // A filter that matches nothing says so, instead of "No events yet".
+    await page.selectOption('[data-testid="filter-status"]', 'dead');
+    await expect.poll(() => page.locator('[data-testid="feed-empty"]').textContent()).toBe('No events match these filters.');
     expect(pageErrors(app)).toEqual([]);
   });
 });

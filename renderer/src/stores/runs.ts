@@ -68,7 +68,8 @@ export const useRuns = create<RunsState>((set, get) => ({
       const res = await api.call('runs.list', { search: get().search || undefined, limit: 100 });
       set({ runs: res.runs, total: res.total, current: res.current, searchError: null });
     } catch (err) {
-      set({ searchError: errText(err) });
+      // The rows of the previous search would read as the answer to this one.
+      set({ searchError: errText(err), runs: [], total: 0 });
     }
   },
 

@@ -121,14 +121,22 @@ export function GexView() {
                   stroke="#8a96a8"
                   tick={{ fontSize: 11 }}
                 />
-                <YAxis stroke="#8a96a8" tick={{ fontSize: 11 }} tickFormatter={(v: number) => fmt(v, 0)} width={70} />
+                <YAxis
+                  stroke="#8a96a8"
+                  tick={{ fontSize: 11 }}
+                  tickFormatter={(v: number) => fmt(v, 0)}
+                  width={70}
+                  // Bars grow from zero: the axis always includes it (with one strike, auto bounds hug the value).
+                  domain={[(min: number) => Math.min(0, min), (max: number) => Math.max(0, max)]}
+                />
                 <Tooltip
                   contentStyle={{ background: '#1d2631', border: '1px solid #2a3543' }}
                   labelFormatter={(v) => `strike ${v}`}
                   formatter={(v) => [fmt(Number(v)), `gamma ${MEASURES[measure]}`]}
                 />
                 <ReferenceLine y={0} stroke="#8a96a8" />
-                <Bar dataKey="value" isAnimationActive={false} minPointSize={1}>
+                {/* On a numeric axis the bar width comes from the gap between strikes: none with a single strike. */}
+                <Bar dataKey="value" isAnimationActive={false} minPointSize={1} barSize={data.length === 1 ? 14 : undefined}>
                   {data.map((d) => (
                     <Cell key={d.strike} fill={d.value >= 0 ? '#3fb950' : '#f85149'} />
                   ))}

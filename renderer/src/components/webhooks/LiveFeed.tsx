@@ -76,6 +76,8 @@ export function LiveFeed() {
   const error = useWebhooks((s) => s.feedError);
   const selectedId = useWebhooks((s) => s.selectedId);
   const select = useWebhooks((s) => s.select);
+  const filters = useWebhooks((s) => s.filters);
+  const filtered = Object.values(filters).some((v) => v !== undefined && v !== '');
   return (
     <section className="card feed" data-testid="webhooks-feed">
       <div className="card-head">
@@ -85,7 +87,9 @@ export function LiveFeed() {
       {error && <p className="bad">{error}</p>}
       {feed.length === 0 ? (
         <p className="muted" data-testid="feed-empty">
-          No events yet. Send a test event, point a TradingView alert at the URL above, or turn on the Unusual Whales stream.
+          {filtered
+            ? 'No events match these filters.'
+            : 'No events yet. Send a test event, point a TradingView alert at the URL above, or turn on the Unusual Whales stream.'}
         </p>
       ) : (
         <div className="table-scroll">
