@@ -65,7 +65,8 @@ export function cacheHandlers(deps: CacheHandlerDeps, jobs = new RefreshJobs()):
         useRTH: input.useRTH,
       });
       const to = input.to ?? clock.now() + 1;
-      const from = input.from ?? 0;
+      // Reading, no `from` means everything cached; fetching, the last year (as cache.refresh), never "since 1970".
+      const from = input.from ?? (input.fetch ? to - 365 * 86_400_000 : 0);
       if (from >= to) throw new AppError('invalid_input', '"from" must be before "to"', { status: 400 });
       if (input.fetch) {
         const { columns, lineage } = await cache.getOrFetch(input.symbol, from, to, input.barSize, {

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Settings } from '../config';
+import { maxDuration } from '../ibkr/durations';
 import { type BarSize, type HistoricalSource, IbkrError, type RawBar } from '../ibkr/types';
 import { AppError, type Clock, type Logger } from '../platform';
 import type { Journal, Warehouse } from '../storage';
@@ -119,7 +120,10 @@ export class BarCache {
           ));
       }
 
-      if (toFetch.length > 0) await this.fetchAndStore(key, toFetch, now, options);
+      if (toFetch.length > 0) {
+        checkFetchSize(key, toFetch);
+        await this.fetchAndStore(key, toFetch, now, options);
+      }
 
       const { columns, fetchedAtMin, fetchedAtMax } = await this.read(key, request);
       const total = columns.ts.length;
@@ -521,6 +525,26 @@ const SERIES_WHERE =
 
 function seriesParams(key: SeriesKey): Record<string, string | boolean> {
   return { symbol: key.symbol, exchange: key.exchange, dataType: key.dataType, barSize: key.barSize, useRTH: key.useRTH };
+}
+
+/** IBKR requests one fetch may take (small bars are paced to 60 per 10 minutes: this is already hours). */
+export const MAX_REQUESTS_PER_FETCH = 2_000;
+
+/**
+ * Refuses a fetch that would take more than MAX_REQUESTS_PER_FETCH requests, before any is planned piece by piece:
+ * one-second bars since year 1 would otherwise split into tens of millions of pieces and exhaust the memory.
+ */
+function checkFetchSize(key: SeriesKey, ranges: readonly Range[]): void {
+  const span = maxDuration(key.barSize).ms;
+  const requests = ranges.reduce((n, r) => n + Math.ceil((r.end - r.start) / span), 0);
+  if (requests > MAX_REQUESTS_PER_FETCH) {
+    const [first, last] = [ranges[0].start, ranges[ranges.length - 1].end].map((t) => new Date(t).toISOString().slice(0, 10));
+    throw new AppError(
+      'RANGE_TOO_LONG',
+      `Fetching ${key.symbol} ${key.barSize} bars from ${first} to ${last} would take ${requests} IBKR requests (at most ${MAX_REQUESTS_PER_FETCH} at once): narrow the range or use a larger bar size`,
+      { status: 400 },
+    );
+  }
 }
 
 function toMs(value: number | Date, name: string): number {

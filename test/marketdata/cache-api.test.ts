@@ -126,6 +126,10 @@ describe('cache.* over the dispatcher (demo gateway)', () => {
     });
     expect(res.count).toBeGreaterThanOrEqual(19);
     expect(res.lineage).toMatchObject({ hit: false, mode: 'cache', rowsFromIbkr: res.count });
+    // Without `from`, a fetch covers the last year (as cache.refresh), not everything since 1970.
+    const lastYear = await ok<{ columns: { ts: Float64Array } }>('cache.get', { symbol: 'AMD', fetch: true });
+    expect(lastYear.columns.ts[0]).toBeGreaterThan(Date.now() - 366 * 86_400_000);
+    expect(lastYear.columns.ts.length).toBeLessThan(260);
   });
 
   it('refuses bad input and names what is wrong', async () => {

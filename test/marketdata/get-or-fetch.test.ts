@@ -95,6 +95,20 @@ describe('getOrFetch: cold, warm, stale', () => {
     expect(again.every((r) => r.lineage.hit && r.columns.ts.length === 0)).toBe(true);
   });
 
+  it('refuses up front a fetch that would take more requests than MAX_REQUESTS_PER_FETCH, naming the range', async () => {
+    rig = await openCacheRig();
+    // One-second bars since year 1: tens of millions of pieces, which once exhausted the memory.
+    await expect(rig.cache.getOrFetch('NVDA', Date.parse('0001-01-01T00:00:00Z'), NOW, '1 secs')).rejects.toMatchObject({
+      code: 'RANGE_TOO_LONG',
+      status: 400,
+      message: expect.stringMatching(/NVDA 1 secs bars from .* would take \d+ IBKR requests/),
+    });
+    expect(rig.requests('NVDA')).toBe(0);
+    // A long but sane range is still fetched.
+    const years = await rig.cache.getOrFetch('NVDA', NOW - 3 * YEAR, NOW, '1 day');
+    expect(years.columns.ts.length).toBeGreaterThan(700);
+  });
+
   it('fills only the gap between two cached ranges', async () => {
     rig = await openCacheRig();
     await rig.cache.getOrFetch('AMD', day('2025-01-01'), day('2025-03-01'), '1 day');
