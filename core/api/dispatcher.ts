@@ -70,6 +70,9 @@ export class ApiDispatcher {
   private describe(name: string, err: unknown): ApiErrorBody {
     if (err instanceof AppError) {
       const details = err.details as { issues?: ApiIssue[] } | undefined;
+      // Refused input (4xx) is the caller's to read; a failure of ours or of a dependency (IBKR, a store) is logged.
+      if (err.status >= 500)
+        this.logger.warn('call failed', { method: name, code: err.code, status: err.status, error: err.message });
       return { code: err.code, status: err.status, message: err.message, issues: details?.issues };
     }
     this.logger.error('handler failed', { method: name, error: errorMessage(err), stack: (err as Error)?.stack });

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Settings } from '../config';
-import { maxDuration } from '../ibkr/durations';
+import { isSmallBar, maxDuration } from '../ibkr/durations';
 import { type BarSize, type HistoricalSource, IbkrError, type RawBar } from '../ibkr/types';
 import { AppError, type Clock, type Logger } from '../platform';
 import type { Journal, Warehouse } from '../storage';
@@ -121,7 +121,7 @@ export class BarCache {
       }
 
       if (toFetch.length > 0) {
-        checkFetchSize(key, toFetch);
+        checkFetch(key, toFetch, now);
         await this.fetchAndStore(key, toFetch, now, options);
       }
 
@@ -530,11 +530,23 @@ function seriesParams(key: SeriesKey): Record<string, string | boolean> {
 /** IBKR requests one fetch may take (small bars are paced to 60 per 10 minutes: this is already hours). */
 export const MAX_REQUESTS_PER_FETCH = 2_000;
 
+/** IBKR keeps bars of 30 seconds or less for six months (IBKR-NOTES, pacing). */
+const SMALL_BAR_HISTORY_MS = 182 * 86_400_000;
+
 /**
- * Refuses a fetch that would take more than MAX_REQUESTS_PER_FETCH requests, before any is planned piece by piece:
- * one-second bars since year 1 would otherwise split into tens of millions of pieces and exhaust the memory.
+ * Refuses a fetch IBKR cannot serve or that would take more than MAX_REQUESTS_PER_FETCH requests, before any is
+ * planned piece by piece: one-second bars since year 1 would otherwise split into tens of millions of pieces and
+ * exhaust the memory, and bars of 30 s or less older than six months would only spend paced requests on refusals.
  */
-function checkFetchSize(key: SeriesKey, ranges: readonly Range[]): void {
+function checkFetch(key: SeriesKey, ranges: readonly Range[], now: number): void {
+  const oldest = now - SMALL_BAR_HISTORY_MS;
+  if (isSmallBar(key.barSize) && ranges[0].start < oldest) {
+    throw new AppError(
+      'TOO_OLD_FOR_BAR_SIZE',
+      `IBKR has no ${key.barSize} bars older than six months: fetch ${key.symbol} from ${new Date(oldest).toISOString().slice(0, 10)} on, or use 1-minute bars or larger`,
+      { status: 400 },
+    );
+  }
   const span = maxDuration(key.barSize).ms;
   const requests = ranges.reduce((n, r) => n + Math.ceil((r.end - r.start) / span), 0);
   if (requests > MAX_REQUESTS_PER_FETCH) {

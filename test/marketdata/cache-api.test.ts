@@ -132,6 +132,15 @@ describe('cache.* over the dispatcher (demo gateway)', () => {
     expect(lastYear.columns.ts.length).toBeLessThan(260);
   });
 
+  it('logs a call that fails on IBKR (5xx), naming the method', async () => {
+    t = await openTestWorkstation({ IB_PORT: '1' });
+    const res = await t.ws.dispatcher.call('cache.get', { symbol: 'AMD', from: '2025-01-01', to: '2025-02-01', fetch: true });
+    expect(res.ok).toBe(false);
+    if (res.ok) return;
+    expect(res.error.status).toBeGreaterThanOrEqual(500);
+    expect(t.logs.some((l) => l.msg === 'call failed' && l.method === 'cache.get' && l.code === res.error.code)).toBe(true);
+  });
+
   it('refuses bad input and names what is wrong', async () => {
     t = await openTestWorkstation();
     const bad: [string, unknown, RegExp][] = [

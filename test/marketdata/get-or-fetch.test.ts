@@ -97,11 +97,18 @@ describe('getOrFetch: cold, warm, stale', () => {
 
   it('refuses up front a fetch that would take more requests than MAX_REQUESTS_PER_FETCH, naming the range', async () => {
     rig = await openCacheRig();
-    // One-second bars since year 1: tens of millions of pieces, which once exhausted the memory.
-    await expect(rig.cache.getOrFetch('NVDA', Date.parse('0001-01-01T00:00:00Z'), NOW, '1 secs')).rejects.toMatchObject({
+    // One-minute bars since year 1: hundreds of thousands of pieces (one-second bars: tens of millions, which once
+    // exhausted the memory — those are now refused earlier still, see below).
+    await expect(rig.cache.getOrFetch('NVDA', Date.parse('0001-01-01T00:00:00Z'), NOW, '1 min')).rejects.toMatchObject({
       code: 'RANGE_TOO_LONG',
       status: 400,
-      message: expect.stringMatching(/NVDA 1 secs bars from .* would take \d+ IBKR requests/),
+      message: expect.stringMatching(/NVDA 1 min bars from .* would take \d+ IBKR requests/),
+    });
+    expect(rig.requests('NVDA')).toBe(0);
+    // IBKR keeps bars of 30 s or less for six months: an older fetch is refused without a request.
+    await expect(rig.cache.getOrFetch('NVDA', NOW - YEAR, NOW - YEAR + HOUR, '5 secs')).rejects.toMatchObject({
+      code: 'TOO_OLD_FOR_BAR_SIZE',
+      message: expect.stringContaining('no 5 secs bars older than six months'),
     });
     expect(rig.requests('NVDA')).toBe(0);
     // A long but sane range is still fetched.
