@@ -24,6 +24,25 @@ function marketdesk(args: string[], dir: string) {
   });
 }
 
+/** `marketdesk <args>` started asynchronously (the test keeps running): its output so far and its exit code. */
+function startMarketdesk(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['bin/marketdesk.js', ...args], {
+    env: { ...process.env, WEBHOOK_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let all = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    all += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    all += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, stdout: () => stdout, output: () => all, exited };
+}
+
 describe('marketdesk run / runs', () => {
   it('runs the pipeline in demo mode with live task progress, then lists and shows the run', () => {
     const dir = dataDir();
@@ -63,21 +82,13 @@ describe('marketdesk run / runs', () => {
     try {
       const dir = dataDir();
       // Async: the simulator answers from this process, which spawnSync would block.
-      const child = spawn(
-        process.execPath,
-        ['bin/marketdesk.js', 'run', '--symbols', 'NVDA', '--from', '2025-06-02', '--to', '2025-07-01'],
-        {
-          env: { ...process.env, DATA_DIR: dir, IB_PORT: String(port), WEBHOOK_PORT: '0' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
+      const run = startMarketdesk(['run', '--symbols', 'NVDA', '--from', '2025-06-02', '--to', '2025-07-01'], {
+        DATA_DIR: dir,
+        IB_PORT: String(port),
       });
-      const code = await new Promise((resolve) => child.once('exit', resolve));
-      expect(stdout).toMatch(/✓ preflight\s+succeeded/);
-      expect(stdout).toMatch(/Run \S+ succeeded in/);
+      const code = await run.exited;
+      expect(run.stdout()).toMatch(/✓ preflight\s+succeeded/);
+      expect(run.stdout()).toMatch(/Run \S+ succeeded in/);
       expect(code).toBe(0);
     } finally {
       await sim.stop();
@@ -107,24 +118,15 @@ describe('marketdesk run / runs', () => {
 describe('marketdesk run / runs while the app holds the stores', () => {
   it('are carried out by the running app: progress, refusal of a second run, list and show; local again once it stops', async () => {
     const dir = dataDir();
-    const serve = spawn(process.execPath, ['bin/marketdesk.js', 'serve', '--demo', '--port', '0'], {
-      env: { ...process.env, DATA_DIR: dir, CACHE_SYMBOLS: 'NVDA,TSLA', WEBHOOK_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    serve.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    serve.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const exited = new Promise((resolve) => serve.once('exit', resolve));
+    const app = startMarketdesk(['serve', '--demo', '--port', '0'], { DATA_DIR: dir, CACHE_SYMBOLS: 'NVDA,TSLA' });
+    const { child: serve, exited } = app;
+    const out = app.output;
     const instanceFile = join(dir, 'instance.json');
     let runId = '';
     try {
       const deadline = Date.now() + 30_000;
-      while (!/#token=\S+/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const [, base, token] = /Open (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(out) ?? [];
+      while (!/#token=\S+/.test(out()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const [, base, token] = /Open (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(out()) ?? [];
       expect(base).toBeTruthy();
       expect(JSON.parse(readFileSync(instanceFile, 'utf8'))).toMatchObject({ url: base, token, mode: 'serve', pid: serve.pid });
       expect(statSync(instanceFile).mode & 0o777).toBe(0o600);
@@ -195,32 +197,15 @@ describe('marketdesk runs while a marketdesk run holds the stores', () => {
   it('lists the run in progress, and a second run is refused naming it', async () => {
     const dir = dataDir();
     const symbols = 'NVDA,TSLA,AAPL,MSFT,AMZN';
-    const child = spawn(
-      process.execPath,
-      [
-        'bin/marketdesk.js',
-        'run',
-        '--demo',
-        '--symbols',
-        symbols,
-        '--from',
-        '2020-01-02',
-        '--to',
-        '2025-01-01',
-        '--bar-size',
-        '1 hour',
-      ],
-      { env: { ...process.env, DATA_DIR: dir, WEBHOOK_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    const run = startMarketdesk(
+      ['run', '--demo', '--symbols', symbols, '--from', '2020-01-02', '--to', '2025-01-01', '--bar-size', '1 hour'],
+      { DATA_DIR: dir },
     );
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const { child, exited } = run;
     try {
       const deadline = Date.now() + 30_000;
-      while (!/▸ extract/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const runId = /Run (\S+) started/.exec(stdout)?.[1] as string;
+      while (!/▸ extract/.test(run.stdout()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const runId = /Run (\S+) started/.exec(run.stdout())?.[1] as string;
       expect(runId).toBeTruthy();
       const list = marketdesk(['runs', 'list'], dir);
       expect(list.status).toBe(0);
@@ -233,7 +218,7 @@ describe('marketdesk runs while a marketdesk run holds the stores', () => {
       child.kill('SIGINT');
       await exited;
     }
-    expect(stdout).toMatch(/cancelled/);
+    expect(run.stdout()).toMatch(/cancelled/);
   });
 });
 
