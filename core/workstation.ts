@@ -19,6 +19,9 @@ import { openStores, type Stores } from './storage';
 import { APP_NAME, APP_VERSION } from './version';
 import { UwStreamService, uwStreamHandlers, WebhookService, webhooksHandlers } from './webhooks';
 
+/** A service that takes longer than this to stop is named in the log. */
+const SLOW_STOP_MS = 1_000;
+
 export type WorkstationMode = 'serve' | 'desktop' | 'cli' | 'test';
 
 export interface WorkstationOptions {
@@ -212,11 +215,15 @@ export class Workstation {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const service of [...this.started].reverse()) {
+        const began = Date.now();
         try {
           await service.stop?.();
         } catch (err) {
           this.logger.error('service failed to stop', { service: service.name, error: err as Error });
         }
+        // A slow quit must name what held it up (the desktop app kills the core after 15 s).
+        const tookMs = Date.now() - began;
+        if (tookMs > SLOW_STOP_MS) this.logger.warn('service was slow to stop', { service: service.name, tookMs });
       }
       this.started = [];
       await this.stores.close();

@@ -7,6 +7,9 @@ interface ElectronParentPort {
   on(event: 'message', listener: (event: { data: unknown }) => void): void;
 }
 
+/** How long closing waits for posted messages to leave before the process ends anyway. */
+const CLOSE_FLUSH_MS = 2_000;
+
 /** Inside an Electron utilityProcess. Messages are structured clones (typed arrays survive). */
 export function parentPortHostPort(parentPort: ElectronParentPort): HostPort {
   return {
@@ -33,7 +36,11 @@ export function forkHostPort(proc: NodeJS.Process = process): HostPort {
     },
     onMessage: (handler) => proc.on('message', (message) => handler(message as ToHost)),
     async close() {
-      await inFlight;
+      // A send whose callback never comes (channel torn down under it) must not keep the process alive.
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_FLUSH_MS)));
+      await Promise.race([inFlight, gaveUp]);
+      clearTimeout(timer);
       if (proc.connected) proc.disconnect();
     },
     onDisconnect: (handler) => proc.once('disconnect', handler),

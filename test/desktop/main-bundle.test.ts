@@ -33,6 +33,11 @@ async function invoke(method: string, input: unknown, sender: unknown = trusted)
   return (await handler(sender, input)) as CallResult;
 }
 
+function logTail(lines: number): string {
+  const file = join(dataDir, 'logs', 'marketdesk.log');
+  return existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log file)';
+}
+
 function postedCalls(): string[] {
   return fake.children
     .flatMap((c) => c.posted as { kind: string; method?: string }[])
@@ -275,7 +280,10 @@ describe('the desktop main process (built bundle, electron replaced)', () => {
     await until(() => !desktop.keepInTray, 'tray mode to be off');
     const win = window();
     expect(win.close()).toBe(true);
-    await until(() => fake.quitCompleted, 'the app to finish quitting');
+    // Longer than the 15 s after which the app kills a core that does not stop; a failure shows the core's last words.
+    await until(() => fake.quitCompleted, 'the app to finish quitting', 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; host ${desktop.host.state}; core log ends:\n${logTail(20)}`);
+    });
     const core = fake.children.at(-1)!;
     expect(core.posted).toContainEqual({ kind: 'stop' });
     expect(core.exitCode).toBe(0);
