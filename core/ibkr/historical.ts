@@ -3,8 +3,10 @@
  * duration per bar size, sends each piece through the PacingLimiter with endDateTime in explicit UTC
  * (`yyyyMMdd-HH:mm:ss`), retries pacing violations (162), "too many requests" (322) and timeouts with
  * capped exponential backoff, turns "HMDS query returned no data" into [] for that piece, and returns the
- * bars in [start, end) sorted and de-duplicated. Any other failure aborts the remaining pieces and rejects
- * with an IbkrError (unknown symbol, no permission, not connected, dropped mid-request …).
+ * bars in [start, end) sorted and de-duplicated. A piece cut off by a dropped connection waits for the
+ * reconnect (up to RECONNECT_WAIT_MS) and is sent again under the same retry policy. Any other failure
+ * aborts the remaining pieces and rejects with an IbkrError (unknown symbol, no permission, not connected …);
+ * the pieces that did arrive were already handed to `onPiece`.
  */
 import { type Clock, errorMessage, type Logger, type RetryOptions, retry, silentLogger, systemClock } from '../platform';
 import type { IbBar, IbkrConnection } from './connection';
@@ -14,11 +16,14 @@ import { type PacingLimiter, pacingRequest } from './pacing';
 import {
   BAR_SIZES,
   type HistoricalBarsRequest,
-  type HistoricalFetchProgress,
+  type HistoricalFetchOptions,
   type HistoricalSource,
   IbkrError,
   type RawBar,
 } from './types';
+
+/** How long a piece cut off by a dropped connection waits for the connection to come back. */
+export const RECONNECT_WAIT_MS = 30_000;
 
 export interface HistoricalSourceOptions {
   connection: IbkrConnection;
@@ -54,10 +59,7 @@ export class IbkrHistoricalSource implements HistoricalSource {
     this.clock = options.clock ?? systemClock;
   }
 
-  async fetchBars(
-    request: HistoricalBarsRequest,
-    options: { signal?: AbortSignal; onProgress?: (p: HistoricalFetchProgress) => void } = {},
-  ): Promise<RawBar[]> {
+  async fetchBars(request: HistoricalBarsRequest, options: HistoricalFetchOptions = {}): Promise<RawBar[]> {
     if (this.options.isOffline?.()) {
       throw new IbkrError(C.OFFLINE, 'DEBUG_MODE is on: replaying from the cache only, IBKR is not contacted', null);
     }
@@ -74,12 +76,14 @@ export class IbkrHistoricalSource implements HistoricalSource {
     const exchange = request.exchange.trim().toUpperCase();
     const policy = { attempts: 6, baseMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.2, ...this.options.retry };
     const contract = await retry(
-      () =>
-        connection.resolveContract(symbol, exchange, request.currency ?? 'USD', {
+      async (attempt) => {
+        if (attempt > 1) await this.reconnected(options.signal);
+        return connection.resolveContract(symbol, exchange, request.currency ?? 'USD', {
           signal: options.signal,
           timeoutMs: this.options.requestTimeoutMs,
-        }),
-      { ...policy, clock: this.clock, signal: options.signal, shouldRetry: (err) => isRetryableIbkrError(err) },
+        });
+      },
+      { ...policy, clock: this.clock, signal: options.signal, shouldRetry: isWorthRetrying },
     );
     const pieces = splitRange(request.start, request.end, request.barSize);
     const total = pieces.length;
@@ -101,7 +105,8 @@ export class IbkrHistoricalSource implements HistoricalSource {
       const pacing = pacingRequest({ contractKey: String(contract.conId), exchange, ...query });
       try {
         return await retry(
-          async () => {
+          async (attempt) => {
+            if (attempt > 1) await this.reconnected(controller.signal);
             const release = await limiter.acquire(pacing, controller.signal);
             try {
               this.stats.requests++;
@@ -117,7 +122,7 @@ export class IbkrHistoricalSource implements HistoricalSource {
             ...policy,
             clock: this.clock,
             signal: controller.signal,
-            shouldRetry: (err) => isRetryableIbkrError(err),
+            shouldRetry: isWorthRetrying,
             onRetry: (err, attempt, delayMs) => {
               this.stats.retries++;
               this.logger.warn('IBKR request will be retried', {
@@ -145,6 +150,7 @@ export class IbkrHistoricalSource implements HistoricalSource {
           fetchPiece(piece)
             .then((bars) => {
               done++;
+              options.onPiece?.({ start: piece.start, end: piece.end }, barsWithin(bars, piece.start, piece.end));
               options.onProgress?.({ symbol, done, total });
               return bars;
             })
@@ -154,14 +160,7 @@ export class IbkrHistoricalSource implements HistoricalSource {
             }),
         ),
       );
-      const byTs = new Map<number, RawBar>();
-      for (const list of results) {
-        for (const bar of list) {
-          const raw = toRawBar(bar);
-          if (raw && raw.ts >= request.start && raw.ts < request.end) byTs.set(raw.ts, raw);
-        }
-      }
-      const bars = [...byTs.values()].sort((a, b) => a.ts - b.ts);
+      const bars = barsWithin(results.flat(), request.start, request.end);
       this.stats.bars += bars.length;
       this.logger.debug('IBKR bars fetched', { symbol, barSize: request.barSize, pieces: total, bars: bars.length });
       return bars;
@@ -175,6 +174,38 @@ export class IbkrHistoricalSource implements HistoricalSource {
       options.signal?.removeEventListener('abort', onOuterAbort);
     }
   }
+
+  /** Before sending again: a dropped connection must be back first (the connection reconnects on its own). */
+  private async reconnected(signal?: AbortSignal): Promise<void> {
+    const { connection } = this.options;
+    if (connection.connected) return;
+    signal?.throwIfAborted();
+    let onAbort: () => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([connection.waitForConnected(RECONNECT_WAIT_MS), aborted]);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/** Pacing, timeouts, and a connection that dropped under the request (the gateway usually comes back). */
+function isWorthRetrying(err: unknown): boolean {
+  return isRetryableIbkrError(err) || (err instanceof IbkrError && err.code === C.DISCONNECTED);
+}
+
+/** The bars of `list` in [start, end), sorted by time, one per timestamp. */
+function barsWithin(list: readonly IbBar[], start: number, end: number): RawBar[] {
+  const byTs = new Map<number, RawBar>();
+  for (const bar of list) {
+    const raw = toRawBar(bar);
+    if (raw && raw.ts >= start && raw.ts < end) byTs.set(raw.ts, raw);
+  }
+  return [...byTs.values()].sort((a, b) => a.ts - b.ts);
 }
 
 function nonNegative(x: number): number {

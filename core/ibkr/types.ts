@@ -70,11 +70,18 @@ export interface HistoricalFetchProgress {
  * pace every request through the PacingLimiter, retry pacing violations and timeouts with backoff,
  * and return the bars in [start, end) sorted by ts. "No data" for a range returns [] (not an error).
  */
+export interface HistoricalFetchOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: HistoricalFetchProgress) => void;
+  /**
+   * Each piece of the split range as it arrives: its [start, end) and its bars in it. A caller can keep
+   * these when a later piece fails, so a long fetch cut short is not fetched again from the start.
+   */
+  onPiece?: (piece: { start: number; end: number }, bars: RawBar[]) => void;
+}
+
 export interface HistoricalSource {
-  fetchBars(
-    request: HistoricalBarsRequest,
-    options?: { signal?: AbortSignal; onProgress?: (p: HistoricalFetchProgress) => void },
-  ): Promise<RawBar[]>;
+  fetchBars(request: HistoricalBarsRequest, options?: HistoricalFetchOptions): Promise<RawBar[]>;
 }
 
 /** An IBKR failure with its numeric code (200 unknown symbol, 354 no permission, 502 not connected …). */

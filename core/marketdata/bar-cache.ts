@@ -3,7 +3,8 @@
  *
  * getOrFetch reads the series' coverage, plans the sub-ranges to fetch (never-fetched gaps plus the
  * stale tail, see coverage.ts), fetches only those through the HistoricalSource, writes bars and
- * coverage in ONE warehouse transaction (a failed fetch writes nothing) and returns the rows as
+ * coverage in ONE warehouse transaction (a fetch that fails part-way keeps only the pieces that fully arrived,
+ * each with its coverage, so the retry asks IBKR for the rest only) and returns the rows as
  * Float64Array columns with their lineage. Calls for the same series are serialised, so two
  * concurrent callers never fetch the same range twice.
  */
@@ -12,7 +13,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Settings } from '../config';
 import { isSmallBar, maxDuration } from '../ibkr/durations';
 import { type BarSize, type HistoricalSource, IbkrError, type RawBar } from '../ibkr/types';
-import { AppError, type Clock, type Logger } from '../platform';
+import { AppError, type Clock, errorMessage, type Logger } from '../platform';
 import type { Journal, Warehouse } from '../storage';
 import { readFloat64Columns } from './columns';
 import {
@@ -438,30 +439,63 @@ export class BarCache {
     }
     const requestId = newRequestId();
     const bars: RawBar[] = [];
+    // Pieces that arrived, kept if a later one fails: a long fetch cut short resumes where it stopped.
+    const arrived: { range: Range; bars: RawBar[] }[] = [];
+    const onPiece = (range: Range, got: RawBar[]) => arrived.push({ range, bars: got.filter(isValidBar) });
     for (const range of ranges) {
       options.signal?.throwIfAborted();
-      const got = await source.fetchBars(
-        {
-          symbol: key.symbol,
-          exchange: key.exchange,
-          barSize: key.barSize,
-          whatToShow: key.dataType,
-          useRTH: key.useRTH,
-          start: range.start,
-          end: range.end,
-        },
-        {
-          signal: options.signal,
-          onProgress: options.onProgress
-            ? (p) => options.onProgress?.({ symbol: key.symbol, done: p.done, total: p.total })
-            : undefined,
-        },
-      );
+      const got = await source
+        .fetchBars(
+          {
+            symbol: key.symbol,
+            exchange: key.exchange,
+            barSize: key.barSize,
+            whatToShow: key.dataType,
+            useRTH: key.useRTH,
+            start: range.start,
+            end: range.end,
+          },
+          {
+            signal: options.signal,
+            onPiece,
+            onProgress: options.onProgress
+              ? (p) => options.onProgress?.({ symbol: key.symbol, done: p.done, total: p.total })
+              : undefined,
+          },
+        )
+        .catch(async (err: unknown) => {
+          await this.keepArrived(key, arrived, fetchedAt, requestId);
+          throw err;
+        });
       for (const b of got) if (b.ts >= range.start && b.ts < range.end && isValidBar(b)) bars.push(b);
     }
     const unique = dedupeByTs(bars);
     await this.store(key, ranges, unique, fetchedAt, requestId);
     return unique.length;
+  }
+
+  /** Stores the pieces of a failed fetch that did arrive; never hides the fetch's own error. */
+  private async keepArrived(
+    key: SeriesKey,
+    arrived: readonly { range: Range; bars: RawBar[] }[],
+    fetchedAt: number,
+    requestId: string,
+  ): Promise<void> {
+    if (arrived.length === 0) return;
+    const ranges = arrived.map((a) => a.range);
+    try {
+      await this.store(key, ranges, dedupeByTs(arrived.flatMap((a) => a.bars)), fetchedAt, requestId);
+      this.logger.info('fetch cut short: kept the pieces that arrived', {
+        symbol: key.symbol,
+        barSize: key.barSize,
+        kept: mergeRanges(ranges).map(isoRange),
+      });
+    } catch (err) {
+      this.logger.warn('fetch cut short: could not keep the pieces that arrived', {
+        symbol: key.symbol,
+        error: errorMessage(err),
+      });
+    }
   }
 
   private recordStats(key: SeriesKey, hit: boolean, fromCache: number, fromIbkr: number, now: number, fetched: boolean): void {

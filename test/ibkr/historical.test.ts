@@ -3,7 +3,13 @@
  * splitting, pacing, retries, "no data", and the errors a trader sees.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type HistoricalBarsRequest, type HistoricalFetchProgress, IbkrError } from '../../core/ibkr';
+import {
+  type HistoricalBarsRequest,
+  type HistoricalFetchProgress,
+  IbkrError,
+  IbkrHistoricalSource,
+  PacingLimiter,
+} from '../../core/ibkr';
 import { type Rig, startRig, utc, waitFor } from './support';
 
 let rig: Rig | null = null;
@@ -155,16 +161,44 @@ describe('faults', () => {
     expect(rig.sim.stats.historicalRequests).toBe(0);
   });
 
-  it('fails the fetch when the connection drops mid-request, then works again after the reconnect', async () => {
+  it('rides out a connection dropped mid-request: the cut-off piece is sent again after the reconnect', async () => {
     rig = await startRig({ latencyMs: 30 });
     rig.sim.set({ dropConnectionOnRequest: 2 });
-    const err = await rig.source
-      .fetchBars({ ...daily('NVDA', utc(2026, 1, 5), utc(2026, 1, 8)), barSize: '1 min' })
+    const pieces: { start: number; end: number; bars: number }[] = [];
+    const bars = await rig.source.fetchBars(
+      { ...daily('NVDA', utc(2026, 1, 5), utc(2026, 1, 8)), barSize: '1 min' },
+      { onPiece: (piece, got) => pieces.push({ ...piece, bars: got.length }) },
+    );
+    expect(rig.sim.stats.droppedConnections).toBe(1);
+    expect(bars).toHaveLength(3 * 390);
+    expect(new Set(bars.map((b) => b.ts)).size).toBe(bars.length);
+    expect(rig.source.stats.retries).toBeGreaterThanOrEqual(1);
+    expect(pieces).toHaveLength(3);
+    expect(pieces.reduce((n, p) => n + p.bars, 0)).toBe(3 * 390);
+    expect(rig.logs.some((r) => r.msg === 'IBKR request will be retried' && /lost/.test(String(r.error)))).toBe(true);
+  });
+
+  it('with no retries left, a dropped connection fails the fetch; the pieces that arrived were handed over', async () => {
+    rig = await startRig({ latencyMs: 30 });
+    const once = new IbkrHistoricalSource({
+      connection: rig.conn,
+      limiter: new PacingLimiter(),
+      retry: { attempts: 1, baseMs: 10, maxMs: 10 },
+    });
+    rig.sim.set({ dropConnectionOnRequest: 3 });
+    const arrived: { start: number; end: number }[] = [];
+    const err = await once
+      .fetchBars(
+        { ...daily('NVDA', utc(2026, 1, 5), utc(2026, 1, 8)), barSize: '1 min' },
+        { onPiece: (piece) => arrived.push(piece) },
+      )
       .catch((e) => e);
     expect(err).toBeInstanceOf(IbkrError);
     expect(err.code).toBe('IBKR_DISCONNECTED');
+    expect(arrived.length).toBeGreaterThanOrEqual(1);
+    expect(arrived.length).toBeLessThan(3);
     await rig.conn.waitForConnected(5_000);
-    const bars = await rig.source.fetchBars({ ...daily('NVDA', utc(2026, 1, 5), utc(2026, 1, 8)), barSize: '1 min' });
+    const bars = await once.fetchBars({ ...daily('NVDA', utc(2026, 1, 5), utc(2026, 1, 8)), barSize: '1 min' });
     expect(bars).toHaveLength(3 * 390);
   });
 
