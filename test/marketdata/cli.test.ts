@@ -1,5 +1,6 @@
 /** `marketdesk cache …` as a trader types it, against the built-in simulated gateway (--demo). */
 import { spawn, spawnSync } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeDir, tempDir } from '../support/temp';
 
@@ -24,10 +25,14 @@ function marketdesk(dataDir: string, args: string[]) {
 }
 
 /** The same, without blocking: usage errors are checked in parallel. */
-function marketdeskAsync(dataDir: string, args: string[]): Promise<{ status: number | null; stderr: string }> {
+function marketdeskAsync(
+  dataDir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/marketdesk.js', ...args], {
-      env: { ...process.env, DATA_DIR: dataDir, WEBHOOK_PORT: '0', LOG_LEVEL: 'warn' },
+      env: { ...process.env, DATA_DIR: dataDir, WEBHOOK_PORT: '0', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -99,4 +104,34 @@ describe('marketdesk cache', () => {
       expect(results[i].stderr).toMatch(message);
     });
   });
+
+  it('says it is connecting, and stops at once naming the gateway when it cannot be reached', async () => {
+    const closed = await freePort();
+    // A gateway that accepts the connection but never answers the API handshake.
+    const silent = createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    try {
+      const [refused, mute] = await Promise.all([
+        marketdeskAsync(newDataDir(), ['cache', 'populate', '--symbols', 'NVDA'], { IB_PORT: String(closed) }),
+        marketdeskAsync(newDataDir(), ['cache', 'populate', '--symbols', 'NVDA'], { IB_PORT: String(silentPort) }),
+      ]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(`Connecting to IB Gateway at 127.0.0.1:${closed}`);
+      expect(refused.stderr).toContain(`Not connected to IB Gateway at 127.0.0.1:${closed}`);
+      expect(refused.stderr).toContain('Nothing was fetched');
+      expect(mute.status).toBe(1);
+      expect(mute.stderr).toMatch(/accepted the connection but did not finish the API handshake/);
+    } finally {
+      silent.close();
+    }
+  });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

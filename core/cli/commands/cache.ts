@@ -10,6 +10,9 @@ import type { Workstation } from '../../workstation';
 import { type CliCommand, parseCommandArgs, UsageError } from '../command';
 import { openWorkstation } from '../runtime';
 
+/** Long enough for a gateway that accepts but never finishes the handshake (10 s) to be named as such. */
+const GATEWAY_WAIT_MS = 15_000;
+
 const DATA_TYPES = ['TRADES', 'MIDPOINT', 'BID', 'ASK', 'ADJUSTED_LAST'] as const;
 
 const USAGE = `marketdesk cache <populate|list|clear> [options]
@@ -70,6 +73,7 @@ async function populate(argv: string[]): Promise<number> {
         'DEBUG_MODE is on: the cache is replayed offline and nothing is fetched. Turn it off to populate.',
       );
     }
+    await reachGateway(ws);
     const list = symbols ?? settings.CACHE_SYMBOLS;
     const progress = new ProgressView(list, process.stderr);
     const summary = await runRefresh(
@@ -155,6 +159,22 @@ async function clear(argv: string[]): Promise<number> {
     process.stdout.write(`Deleted ${result.rows} bars and ${result.intervals} coverage intervals (${what}).\n`);
     return 0;
   });
+}
+
+/**
+ * Says what it is waiting for, and stops at once with the reason when the gateway cannot be reached:
+ * otherwise every symbol would wait out its own connection attempts and retries, silently, for minutes.
+ */
+async function reachGateway(ws: Workstation): Promise<void> {
+  if (ws.ibkr.connected) return;
+  const { IB_HOST, IB_PORT } = ws.settings.get();
+  process.stderr.write(`Connecting to IB Gateway at ${ws.demo ? 'the demo simulator' : `${IB_HOST}:${IB_PORT}`} …\n`);
+  const health = await ws.ibkr.health(GATEWAY_WAIT_MS);
+  if (health.ok) return;
+  throw new AppError(
+    'IBKR_NOT_CONNECTED',
+    `${health.message}\nNothing was fetched. Start TWS or IB Gateway with the API enabled (IB_HOST / IB_PORT in Settings), or try --demo.`,
+  );
 }
 
 async function withWorkstation(
