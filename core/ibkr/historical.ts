@@ -10,9 +10,10 @@
  */
 import { type Clock, errorMessage, type Logger, type RetryOptions, retry, silentLogger, systemClock } from '../platform';
 import type { IbBar, IbkrConnection } from './connection';
-import { parseBarTime, splitRange } from './durations';
+import { parseBarTime, type RangePiece, splitRange } from './durations';
 import { IBKR_ERROR_CODES as C, isRetryableIbkrError } from './errors';
 import { type PacingLimiter, pacingRequest } from './pacing';
+import { meetsRegularSession, sessionsKnown } from './sessions';
 import {
   BAR_SIZES,
   type HistoricalBarsRequest,
@@ -44,6 +45,8 @@ export interface HistoricalSourceStats {
   retries: number;
   /** Pieces IBKR answered with "no data". */
   noData: number;
+  /** Pieces never sent: outside every regular session (US stocks, regular hours, intraday). */
+  skipped: number;
   bars: number;
 }
 
@@ -51,7 +54,7 @@ export class IbkrHistoricalSource implements HistoricalSource {
   private readonly options: HistoricalSourceOptions;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  readonly stats: HistoricalSourceStats = { requests: 0, retries: 0, noData: 0, bars: 0 };
+  readonly stats: HistoricalSourceStats = { requests: 0, retries: 0, noData: 0, skipped: 0, bars: 0 };
 
   constructor(options: HistoricalSourceOptions) {
     this.options = options;
@@ -85,7 +88,7 @@ export class IbkrHistoricalSource implements HistoricalSource {
       },
       { ...policy, clock: this.clock, signal: options.signal, shouldRetry: isWorthRetrying },
     );
-    const pieces = splitRange(request.start, request.end, request.barSize);
+    const pieces = this.piecesToAsk(request, options);
     const total = pieces.length;
     let done = 0;
     options.onProgress?.({ symbol, done, total });
@@ -173,6 +176,19 @@ export class IbkrHistoricalSource implements HistoricalSource {
     } finally {
       options.signal?.removeEventListener('abort', onOuterAbort);
     }
+  }
+
+  /** The split range without the pieces that cannot hold bars; those are handed over as empty at once. */
+  private piecesToAsk(request: HistoricalBarsRequest, options: HistoricalFetchOptions): RangePiece[] {
+    const pieces = splitRange(request.start, request.end, request.barSize);
+    if (!sessionsKnown(request)) return pieces;
+    const open = pieces.filter((p) => meetsRegularSession(p.start, p.end));
+    const closed = pieces.length - open.length;
+    if (closed === 0) return pieces;
+    this.stats.skipped += closed;
+    for (const p of pieces) if (!open.includes(p)) options.onPiece?.({ start: p.start, end: p.end }, []);
+    this.logger.debug('pieces outside regular sessions not requested', { symbol: request.symbol, closed, asked: open.length });
+    return open;
   }
 
   /** Before sending again: a dropped connection must be back first (the connection reconnects on its own). */

@@ -100,6 +100,31 @@ describe('intraday bars', () => {
     expect(weekend).toEqual([]);
   });
 
+  it('never sends a piece that meets no regular session (US stock, regular hours): weekends, holidays, nights', async () => {
+    rig = await startRig();
+    const weekend = await rig.source.fetchBars({ ...daily('NVDA', utc(2025, 7, 12), utc(2025, 7, 14)), barSize: '1 min' });
+    const holiday = await rig.source.fetchBars({ ...daily('NVDA', utc(2025, 7, 4), utc(2025, 7, 5)), barSize: '1 min' });
+    expect(weekend).toEqual([]);
+    expect(holiday).toEqual([]);
+    expect(rig.sim.historicalRequests('NVDA')).toHaveLength(0);
+
+    // A day of 5-second bars is 24 one-hour pieces; only 13:00–20:00 UTC meets 09:30–16:00 New York (EDT).
+    const arrived: number[] = [];
+    const day = await rig.source.fetchBars(
+      { ...daily('NVDA', utc(2025, 7, 11), utc(2025, 7, 12)), barSize: '5 secs' },
+      { onPiece: (piece) => arrived.push(piece.start) },
+    );
+    expect(day).toHaveLength(390 * 12);
+    const asked = rig.sim.historicalRequests('NVDA');
+    expect(asked.map((r) => r.end).sort()).toEqual([14, 15, 16, 17, 18, 19, 20].map((h) => `20250711-${h}:00:00`));
+    expect(arrived).toHaveLength(24); // the skipped pieces are handed over too, as empty
+    expect(rig.source.stats.skipped).toBe(2 + 1 + 17);
+
+    // Outside regular hours the venue decides (overnight trading): every piece is asked.
+    await rig.source.fetchBars({ ...daily('AMD', utc(2025, 7, 12), utc(2025, 7, 14)), barSize: '1 min', useRTH: false });
+    expect(rig.sim.historicalRequests('AMD')).toHaveLength(2);
+  });
+
   it('keeps requests within the concurrency cap', async () => {
     rig = await startRig({ latencyMs: 60 }, {}, { maxConcurrent: 2 });
     const bars = await rig.source.fetchBars({ ...daily('AMD', utc(2026, 1, 5), utc(2026, 1, 10)), barSize: '1 min' });
