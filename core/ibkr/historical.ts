@@ -224,8 +224,9 @@ function barsWithin(list: readonly IbBar[], start: number, end: number): RawBar[
   return [...byTs.values()].sort((a, b) => a.ts - b.ts);
 }
 
-function nonNegative(x: number): number {
-  return Number.isFinite(x) && x >= 0 ? x : 0;
+/** IBKR sends -1 for "not available" (volume, WAP and count of non-TRADES data): NaN, stored as such / NULL. */
+function available(x: number): number {
+  return Number.isFinite(x) && x >= 0 ? x : Number.NaN;
 }
 
 export function toRawBar(bar: IbBar): RawBar | null {
@@ -237,8 +238,8 @@ export function toRawBar(bar: IbBar): RawBar | null {
     high: bar.high,
     low: bar.low,
     close: bar.close,
-    volume: nonNegative(bar.volume),
-    wap: nonNegative(bar.wap),
-    count: nonNegative(bar.count),
+    volume: available(bar.volume),
+    wap: available(bar.wap),
+    count: available(bar.count),
   };
 }

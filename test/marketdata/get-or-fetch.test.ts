@@ -178,3 +178,26 @@ describe('CACHE_ENABLED and DEBUG_MODE', () => {
     expect(rig.requests()).toBe(0);
   });
 });
+
+describe('getOrFetch: data types', () => {
+  it('keeps IBKR\'s "not available" (-1) volume, WAP and count of MIDPOINT bars as missing, not as 0', async () => {
+    rig = await openCacheRig();
+    const mid = await rig.cache.getOrFetch('NVDA', day('2025-03-03'), day('2025-03-08'), '1 day', { whatToShow: 'MIDPOINT' });
+    const trades = await rig.cache.getOrFetch('NVDA', day('2025-03-03'), day('2025-03-08'), '1 day');
+    expect(mid.columns.ts.length).toBe(5);
+    expect(Array.from(mid.columns.volume).every(Number.isNaN)).toBe(true);
+    expect(Array.from(trades.columns.volume).every((v) => v > 0)).toBe(true);
+    const stored = await rig.ws.stores.warehouse.rows<{
+      data_type: string;
+      wap: number | null;
+      bar_count: number | null;
+      no_volume: boolean;
+    }>(`SELECT data_type, wap, bar_count, isnan(volume) AS no_volume FROM bars WHERE symbol = 'NVDA' ORDER BY data_type, ts`);
+    const midRows = stored.filter((r) => r.data_type === 'MIDPOINT');
+    expect(midRows).toHaveLength(5);
+    expect(midRows.every((r) => r.wap === null && r.bar_count === null && r.no_volume)).toBe(true);
+    expect(stored.filter((r) => r.data_type === 'TRADES').every((r) => r.wap! > 0 && r.bar_count! > 0 && !r.no_volume)).toBe(
+      true,
+    );
+  });
+});
