@@ -72,6 +72,12 @@ describe('Runs page (demo gateway)', () => {
     expect(diffRows).toBeGreaterThan(0);
     expect(diffRows).toBeLessThan(allRows);
     expect(await page.locator('[data-testid="compare-view"]').textContent()).toContain('debug_mode');
+    // The same metric reads the same as in the run detail: the cache hit rate as a percentage.
+    const hitRate = page.locator('[data-testid="compare-row"]', { hasText: 'cache_hit_rate' });
+    await page.uncheck('[data-testid="compare-only-diff"]');
+    const rates = (await hitRate.locator('td').allTextContents()).slice(2);
+    expect(rates).toHaveLength(2);
+    for (const rate of rates) expect(rate).toMatch(/^\d+%$/);
 
     // Search: only the debug run matches.
     await page.fill('[data-testid="runs-search"]', 'tags.debug_mode = "true"');

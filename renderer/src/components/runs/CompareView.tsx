@@ -1,6 +1,7 @@
 /** Two or more runs side by side, key by key, with a "show only differences" switch. */
 import { useState } from 'react';
 import { useRuns } from '../../stores/runs';
+import { formatMetric } from './RunDetail';
 
 export function CompareView() {
   const comparison = useRuns((s) => s.comparison);
@@ -53,7 +54,7 @@ export function CompareView() {
                 {r.values.map((v, i) => (
                   // biome-ignore lint/suspicious/noArrayIndexKey: one cell per compared run, in order
                   <td key={i} className="mono truncate" title={v === null ? '' : String(v)}>
-                    {v === null ? '—' : String(v)}
+                    {v === null ? '—' : r.section === 'metrics' && typeof v === 'number' ? formatMetric(r.key, v) : String(v)}
                   </td>
                 ))}
               </tr>

@@ -13,6 +13,11 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/** A metric as the trader reads it: ratios such as the cache hit rate as a percentage. */
+export function formatMetric(key: string, value: number): string {
+  return key === 'cache_hit_rate' ? `${Math.round(value * 100)}%` : String(value);
+}
+
 export function StatusBadge({ status }: { status: string }) {
   return (
     <span className={`status status-${status}`} data-testid="run-status">
@@ -69,7 +74,7 @@ function MetricsChart({ run }: { run: Detail }) {
             <tr key={k}>
               <th>{k}</th>
               <td className="mono" data-testid={`metric-${k}`}>
-                {k === 'cache_hit_rate' ? `${Math.round(v * 100)}%` : v}
+                {formatMetric(k, v)}
               </td>
             </tr>
           ))}
