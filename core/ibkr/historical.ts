@@ -151,9 +151,10 @@ export class IbkrHistoricalSource implements HistoricalSource {
       const results = await Promise.all(
         pieces.map((piece) =>
           fetchPiece(piece)
-            .then((bars) => {
+            .then((ibBars) => {
               done++;
-              options.onPiece?.({ start: piece.start, end: piece.end }, barsWithin(bars, piece.start, piece.end));
+              const bars = barsWithin(ibBars, piece.start, piece.end);
+              options.onPiece?.({ start: piece.start, end: piece.end }, bars);
               options.onProgress?.({ symbol, done, total });
               return bars;
             })
@@ -163,7 +164,11 @@ export class IbkrHistoricalSource implements HistoricalSource {
             }),
         ),
       );
-      const bars = barsWithin(results.flat(), request.start, request.end);
+      // Pieces are disjoint slices of [start, end), each sorted: ordered by start, they concatenate in order.
+      const bars = results
+        .map((list, i) => ({ list, start: pieces[i].start }))
+        .sort((a, b) => a.start - b.start)
+        .flatMap((p) => p.list);
       this.stats.bars += bars.length;
       this.logger.debug('IBKR bars fetched', { symbol, barSize: request.barSize, pieces: total, bars: bars.length });
       return bars;
