@@ -12,4 +12,5 @@ export type {
 export { EVENT_NAMES, events, METHOD_NAMES, methods } from './contract';
 export { DASHBOARD_PAGES } from './dashboard';
 export type { ApiIssue, CallResult } from './define';
+export { formatMetric } from './runs';
 export type { SettingsView, SystemStatus } from './system';

@@ -244,3 +244,8 @@ export const runsEvents = {
   'runs.log': event('New log lines of a run', logEntrySchema),
   'scheduler.updated': event('The schedule changed or fired', schedulerStatusSchema),
 };
+
+/** A metric as the trader reads it, in the UI and the CLI alike: the cache hit rate (a ratio) as a percentage. */
+export function formatMetric(key: string, value: number): string {
+  return key === 'cache_hit_rate' ? `${Math.round(value * 100)}%` : String(value);
+}

@@ -213,20 +213,26 @@ export class IbkrConnection {
     });
   }
 
-  /** Resolves when connected; rejects after `timeoutMs` or when an attempt fails and `failFast`. */
-  waitForConnected(timeoutMs = 10_000): Promise<IbkrStatus> {
+  /** Resolves when connected; rejects after `timeoutMs`, or when `signal` aborts. */
+  waitForConnected(timeoutMs = 10_000, signal?: AbortSignal): Promise<IbkrStatus> {
     if (this.connected) return Promise.resolve(this.status());
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const done = (err: IbkrError | null, status?: IbkrStatus) => {
+        clearTimeout(timer);
         off();
-        reject(this.notConnectedError(`still ${this.current.state} after ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(status as IbkrStatus);
+      };
+      const timer = setTimeout(
+        () => done(this.notConnectedError(`still ${this.current.state} after ${Math.round(timeoutMs / 1000)} s`)),
+        timeoutMs,
+      );
+      const onAbort = () => done(abortError(signal));
+      signal?.addEventListener('abort', onAbort, { once: true });
       const off = this.onStatus((s) => {
-        if (s.state === 'connected' && this.connected) {
-          clearTimeout(timer);
-          off();
-          resolve(s);
-        }
+        if (s.state === 'connected' && this.connected) done(null, s);
       });
     });
   }

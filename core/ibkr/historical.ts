@@ -198,19 +198,7 @@ export class IbkrHistoricalSource implements HistoricalSource {
 
   /** Before sending again: a dropped connection must be back first (the connection reconnects on its own). */
   private async reconnected(signal?: AbortSignal): Promise<void> {
-    const { connection } = this.options;
-    if (connection.connected) return;
-    signal?.throwIfAborted();
-    let onAbort: () => void = () => undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      await Promise.race([connection.waitForConnected(RECONNECT_WAIT_MS), aborted]);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+    if (!this.options.connection.connected) await this.options.connection.waitForConnected(RECONNECT_WAIT_MS, signal);
   }
 }
 

@@ -65,11 +65,6 @@ export interface HistoricalFetchProgress {
   total: number;
 }
 
-/**
- * Where bars come from. Implementations split the range by IBKR's maximum duration per bar size,
- * pace every request through the PacingLimiter, retry pacing violations and timeouts with backoff,
- * and return the bars in [start, end) sorted by ts. "No data" for a range returns [] (not an error).
- */
 export interface HistoricalFetchOptions {
   signal?: AbortSignal;
   onProgress?: (p: HistoricalFetchProgress) => void;
@@ -80,6 +75,11 @@ export interface HistoricalFetchOptions {
   onPiece?: (piece: { start: number; end: number }, bars: RawBar[]) => void;
 }
 
+/**
+ * Where bars come from. Implementations split the range by IBKR's maximum duration per bar size,
+ * pace every request through the PacingLimiter, retry pacing violations and timeouts with backoff,
+ * and return the bars in [start, end) sorted by ts. "No data" for a range returns [] (not an error).
+ */
 export interface HistoricalSource {
   fetchBars(request: HistoricalBarsRequest, options?: HistoricalFetchOptions): Promise<RawBar[]>;
 }

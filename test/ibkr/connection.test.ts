@@ -100,6 +100,18 @@ describe('requests around connecting and stopping', () => {
     expect(err.message).toMatch(/test over/);
     expect((await rig.conn.resolveContract('AMD', 'NASDAQ').catch((e) => e)).code).toBe('IBKR_NOT_CONNECTED');
   });
+
+  it('stops waiting for a reconnect when the caller cancels (a fetch cut off by a drop, then cancelled)', async () => {
+    rig = await startRig();
+    await rig.conn.stop('gateway gone');
+    const cancel = new AbortController();
+    const waiting = rig.conn.waitForConnected(30_000, cancel.signal).catch((e) => e);
+    cancel.abort(new Error('trader cancelled'));
+    const err = await waiting;
+    expect(err).toBeInstanceOf(IbkrError);
+    expect(err.code).toBe('IBKR_ABORTED');
+    expect(err.message).toMatch(/trader cancelled/); // not the 30 s timeout's NOT_CONNECTED
+  });
 });
 
 describe('contracts', () => {

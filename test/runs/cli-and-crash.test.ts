@@ -68,6 +68,7 @@ describe('marketdesk run / runs', () => {
     expect(show.stdout).toMatch(/status\s+succeeded/);
     expect(show.stdout).toMatch(/transform\s+attempt 1\s+succeeded/);
     expect(show.stdout).toMatch(/rows\.NVDA\s+\d+/);
+    expect(show.stdout).toMatch(/cache_hit_rate\s+\d+%/); // as in the UI, not a raw ratio
     expect(show.stdout).toMatch(/info\s+extract\s+NVDA: \d+ bars/);
     expect(show.stdout).toMatch(
       new RegExp(`validation_report\\.json\\s+\\d+ bytes\\s+\\S+/artifacts/${runId}/validation_report\\.json`),

@@ -1,7 +1,7 @@
 /** `marketdesk run` (one pipeline run with live task progress) and `marketdesk runs list|show`. */
 
 import type { EventPayload, MethodInput } from '../../api/contract';
-import type { LogEntryView } from '../../api/runs';
+import { formatMetric, type LogEntryView } from '../../api/runs';
 import { SYMBOL_PATTERN } from '../../config/schema';
 import { BAR_SIZES, type BarSize } from '../../ibkr/types';
 import type { RunDetail, RunSummary } from '../../runs';
@@ -141,7 +141,7 @@ function printOutcome(
   const m = run.latestMetrics;
   if (m.rows !== undefined) {
     out(
-      `  rows ${m.rows}, checks passed ${m.checks_passed ?? 0}, failed ${m.checks_failed ?? 0}, cache hit rate ${m.cache_hit_rate === undefined ? '—' : `${Math.round(m.cache_hit_rate * 100)}%`}`,
+      `  rows ${m.rows}, checks passed ${m.checks_passed ?? 0}, failed ${m.checks_failed ?? 0}, cache hit rate ${m.cache_hit_rate === undefined ? '—' : formatMetric('cache_hit_rate', m.cache_hit_rate)}`,
     );
   }
   if (run.tags.missing_symbols) out(`  missing symbols: ${run.tags.missing_symbols}`);
@@ -232,7 +232,7 @@ function printDetail(run: RunDetail, artifacts: readonly { name: string; size: n
     );
   }
   out('  metrics');
-  for (const [k, v] of Object.entries(run.latestMetrics)) out(`    ${k.padEnd(24)} ${v}`);
+  for (const [k, v] of Object.entries(run.latestMetrics)) out(`    ${k.padEnd(24)} ${formatMetric(k, v)}`);
   out('  artifacts');
   if (artifacts.length === 0) out('    none');
   for (const a of artifacts)

@@ -1,7 +1,7 @@
 /** Two or more runs side by side, key by key, with a "show only differences" switch. */
 import { useState } from 'react';
+import { formatMetric } from '../../../../core/api/browser';
 import { useRuns } from '../../stores/runs';
-import { formatMetric } from './RunDetail';
 
 export function CompareView() {
   const comparison = useRuns((s) => s.comparison);

@@ -1,6 +1,7 @@
 /** One run: header and actions, task timeline, attempts with one log tab each, params, tags, metrics chart, artifacts. */
 import { useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatMetric } from '../../../../core/api/browser';
 import { type RunDetail as Detail, useRuns } from '../../stores/runs';
 import { ArtifactPreview } from './ArtifactPreview';
 import { JsonView } from './JsonView';
@@ -11,11 +12,6 @@ export function formatDuration(ms: number | null): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-/** A metric as the trader reads it: ratios such as the cache hit rate as a percentage. */
-export function formatMetric(key: string, value: number): string {
-  return key === 'cache_hit_rate' ? `${Math.round(value * 100)}%` : String(value);
 }
 
 export function StatusBadge({ status }: { status: string }) {
