@@ -5,6 +5,7 @@
  * Browser-safe: no Node imports.
  */
 import { z } from 'zod';
+import { warehouseJson } from '../storage/json';
 
 const finite = (what: string) => z.number({ error: `expected a number (${what})` }).finite();
 /** Numbers that a provider may send as strings ("7138.55"). */
@@ -213,13 +214,13 @@ export function classicToRows(
     sumGexOi: snap.sum_gex_oi ?? null,
     deltaRiskReversal: snap.delta_risk_reversal ?? null,
     maxPriors: snap.max_priors
-      ? JSON.stringify(snap.max_priors.map((p) => (Array.isArray(p) ? p.map(numericOrSelf) : numericOrSelf(p))))
+      ? warehouseJson(snap.max_priors.map((p) => (Array.isArray(p) ? p.map(numericOrSelf) : numericOrSelf(p))))
       : null,
-    extra: Object.keys(extra).length > 0 ? JSON.stringify(extra) : null,
+    extra: Object.keys(extra).length > 0 ? warehouseJson(extra) : null,
   };
   const strikes: GexStrikeRow[] = snap.strikes.map((row) => {
     const rest = row.slice(3);
-    const priors = rest.length > 0 && Array.isArray(rest[0]) ? JSON.stringify(rest[0].map(numericOrSelf)) : null;
+    const priors = rest.length > 0 && Array.isArray(rest[0]) ? warehouseJson(rest[0].map(numericOrSelf)) : null;
     return {
       ticker: snap.ticker,
       category,

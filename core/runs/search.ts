@@ -114,13 +114,13 @@ function splitIdent(text: string, pos: number): { scope: SearchCondition['scope'
     attributes: 'attr',
     attr: 'attr',
   };
-  const scope = scopes[head];
+  const scope = Object.hasOwn(scopes, head) ? scopes[head] : undefined;
   if (scope && scope !== 'attr') {
     if (!rest) throw new RunSearchError(`"${head}" needs a key, e.g. ${head}.symbols`, pos);
     return { scope, key: rest };
   }
   const attr = (scope === 'attr' ? rest : text).toLowerCase();
-  if (!(attr in ATTRIBUTES)) {
+  if (!Object.hasOwn(ATTRIBUTES, attr)) {
     throw new RunSearchError(
       `unknown field "${text}"; use params.<name>, tags.<name>, metrics.<name> or one of ${Object.keys(ATTRIBUTES).join(', ')}`,
       pos,
@@ -170,7 +170,7 @@ const TIME_ATTRIBUTES = new Set(['started', 'started_at', 'ended', 'ended_at']);
 
 /** `status = "bogus"` or `started > "yesterday"` would silently match nothing: name the allowed values instead. */
 function checkAttributeValue(key: string, op: SearchOp, value: string | number, pos: number): void {
-  const known = KNOWN_VALUES[key];
+  const known = Object.hasOwn(KNOWN_VALUES, key) ? KNOWN_VALUES[key] : undefined;
   if (known && op !== 'LIKE' && !known.includes(String(value)))
     throw new RunSearchError(`${key} is one of ${known.map((k) => `"${k}"`).join(', ')}; got "${value}"`, pos);
   if (TIME_ATTRIBUTES.has(key) && op !== 'LIKE' && !(typeof value === 'string' && Number.isFinite(Date.parse(value))))

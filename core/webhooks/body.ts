@@ -32,7 +32,7 @@ export function decodeBody(contentEncoding: string | undefined, raw: Buffer, lim
     .filter((c) => c !== '' && c !== 'identity');
   let body = raw;
   for (const coding of codings.reverse()) {
-    const decode = DECODERS[coding];
+    const decode = Object.hasOwn(DECODERS, coding) ? DECODERS[coding] : undefined;
     if (!decode) {
       throw new BodyDecodeError(415, 'unsupported_content_encoding', `Content-Encoding ${coding} is not supported`, [
         { path: ['content-encoding'], message: `got ${coding}`, hint: 'send the body uncompressed, or as gzip, deflate or br' },
@@ -52,4 +52,31 @@ export function decodeBody(contentEncoding: string | undefined, raw: Buffer, lim
     }
   }
   return body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.subarray(3) : body;
+}
+
+const UTF8_LABELS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii', 'unicode-1-1-utf-8']);
+
+/**
+ * The charset a Content-Type declares when it is not UTF-8 (or its ASCII subset), checked once the
+ * headers are in: `text/plain; charset=iso-8859-1` from an older bridge is decoded as such instead of
+ * turning every accented byte into U+FFFD. A charset this runtime cannot decode is a 415.
+ */
+export function declaredCharset(contentType: string | undefined): string | null {
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '');
+  if (!m) return null;
+  const label = m[1].toLowerCase();
+  if (UTF8_LABELS.has(label)) return null;
+  try {
+    new TextDecoder(label);
+  } catch {
+    throw new BodyDecodeError(415, 'unsupported_charset', `charset ${m[1]} is not supported`, [
+      { path: ['content-type'], message: `got charset=${m[1]}`, hint: 'send the body as UTF-8 (charset=utf-8)' },
+    ]);
+  }
+  return label;
+}
+
+/** The body as text, in its declared charset (`declaredCharset`); UTF-8 otherwise. */
+export function bodyText(body: Buffer, charset: string | null): string {
+  return charset === null ? body.toString('utf8') : new TextDecoder(charset).decode(body);
 }

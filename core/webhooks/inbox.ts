@@ -33,6 +33,11 @@ export interface InboxAppend {
    * throws, this event alone is rolled back and its caller gets the error.
    */
   withinCommit?: (inboxId: number) => { jobId?: string; created?: boolean };
+  /**
+   * Asked only when a stored event has the same key but another content hash: whether its raw body is the
+   * same event after all (the hash is over one serialisation; a sender may re-serialise with keys reordered).
+   */
+  sameContent?: (storedBody: string) => boolean;
 }
 
 export interface InboxAppendResult {
@@ -274,6 +279,12 @@ export class WebhookInbox {
     } catch (err) {
       this.batchKeys.clear();
       this.tally = null;
+      // The whole group was rolled back. If the store itself is fine, one event's row was the cause:
+      // commit the others one by one, so only that event is refused.
+      if (batch.length > 1 && this.db.open && !this.db.inTransaction) {
+        for (const p of batch) this.commit([p]);
+        return;
+      }
       const e = new AppError('STORE_UNAVAILABLE', `The inbox could not store the event: ${errorMessage(err)}`, { status: 503 });
       for (const p of batch) p.reject(e);
       return;
@@ -700,6 +711,12 @@ function prepare(db: Database.Database, keys: KeyIndex) {
   const recent = db.prepare(
     "SELECT id FROM webhook_inbox WHERE source = 'tradingview' AND content_hash = ? AND received_at >= ? ORDER BY id DESC LIMIT 1",
   );
+  const bodyOf = db.prepare('SELECT body FROM webhook_inbox WHERE id = ?').pluck();
+  const sameAsStored = (id: number, item: InboxAppend): boolean => {
+    if (!item.sameContent) return false;
+    const stored = bodyOf.get(id) as string | undefined;
+    return stored !== undefined && item.sameContent(stored);
+  };
   /** Appends a batch; returns how many rows it inserted (duplicates and conflicts insert none). */
   const tx = db.transaction((batch: Pending[], outcomes: (InboxAppendResult | AppError)[], accepted: WebhookEventSummary[]) => {
     let inserted = 0;
@@ -713,7 +730,8 @@ function prepare(db: Database.Database, keys: KeyIndex) {
       }
       const existing = item.uniqueKey ? undefined : keys.find(item.dedupeKey);
       if (existing) {
-        if (existing.hash === item.contentHash) outcomes.push({ id: existing.id, duplicate: true });
+        if (existing.hash === item.contentHash || sameAsStored(existing.id, item))
+          outcomes.push({ id: existing.id, duplicate: true });
         else {
           outcomes.push(
             new AppError(

@@ -4,6 +4,7 @@
  * by the Unusual Whales stream connector (same code path as `POST /uw`).
  */
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { classicToRows, gexClassicSnapshotSchema } from '../gex';
 import { AppError, secretEquals } from '../platform';
@@ -80,6 +81,10 @@ export class WebhookIngest {
       receivedAt: meta.receivedAt,
       dedupeKey,
       contentHash,
+      sameContent: (stored) => {
+        const before = resolveUw(parseJson(stored));
+        return before.ok && isDeepStrictEqual(before.event.raw, e.raw);
+      },
     });
     return { ...res, topic: e.topic, symbol: e.ticker };
   }
@@ -145,6 +150,7 @@ export class WebhookIngest {
       receivedAt: meta.receivedAt,
       dedupeKey: `gex:${bundle.snapshot.ticker}:${category}:${bundle.snapshot.tsMs}`,
       contentHash,
+      sameContent: (stored) => isDeepStrictEqual(parseJson(stored), value),
     });
     return { ...res, topic: 'snapshot', symbol: bundle.snapshot.ticker };
   }
@@ -185,6 +191,15 @@ export class WebhookIngest {
       },
     });
     return { ...res, topic: 'history_url', symbol: parsed.data.ticker ?? null };
+  }
+}
+
+/** A stored body as JSON, or undefined when it is not (then it is not the same event). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

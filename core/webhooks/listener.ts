@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AppError, type Clock, errorMessage, type Logger } from '../platform';
 import { bearerToken, hasSignatureHeaders, secretEquals, verificationKeys, verifyStandardWebhook } from './auth';
-import { BodyDecodeError, decodeBody } from './body';
+import { BodyDecodeError, bodyText, declaredCharset, decodeBody } from './body';
 import { IngestError, type IngestMeta, type IngestResult, type WebhookIngest } from './ingest';
 import { type Allowlist, clientAddress, hasForwardingHeaders, isLoopbackAddress } from './net';
 import { type FieldIssue, jsonNestingExceeds, MAX_JSON_DEPTH } from './payloads';
@@ -52,6 +52,8 @@ export function buildListener(deps: {
   clock: Clock;
   logger: Logger;
   hooks: ListenerHooks;
+  /** Sent by the app's own "send test event" in `x-marketdesk-test` (random per process). */
+  testToken: string;
 }): FastifyInstance {
   const { ingest, rejected, clock, logger, hooks } = deps;
   const initial = deps.settings();
@@ -71,11 +73,23 @@ export function buildListener(deps: {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (req, body, done) => {
     try {
+      (req as unknown as { mdCharset?: string | null }).mdCharset = declaredCharset(req.headers['content-type']);
       done(null, decodeBody(req.headers['content-encoding'], body as Buffer, deps.settings().bodyLimit));
     } catch (err) {
       done(err as Error, undefined);
     }
   });
+
+  /** The app's own test event: from this machine, not forwarded, carrying this process's test token. */
+  const isTestRequest = (req: FastifyRequest): boolean => {
+    const token = req.headers['x-marketdesk-test'];
+    return (
+      typeof token === 'string' &&
+      isLoopbackAddress(req.socket.remoteAddress) &&
+      !hasForwardingHeaders(req.headers) &&
+      secretEquals(token, deps.testToken)
+    );
+  };
 
   const ctxOf = (req: FastifyRequest): Ctx => {
     const c = (req as unknown as { mdCtx?: Ctx }).mdCtx;
@@ -137,7 +151,8 @@ export function buildListener(deps: {
         [{ path: [], message: 'rate limit exceeded', hint: `retry after ${take.retryAfterSeconds}s` }],
       );
     }
-    if (ctx.source === 'tradingview' && !s.allowlist.allows(ctx.remote)) {
+    // The allowlist is about who may reach the port from outside; the app's own test event is not that.
+    if (ctx.source === 'tradingview' && !s.allowlist.allows(ctx.remote) && !isTestRequest(req)) {
       return refuse(req, reply, 403, 'ip_not_allowed', `${ctx.remote} is not in WEBHOOK_ALLOWLIST`);
     }
   });
@@ -226,7 +241,7 @@ export function buildListener(deps: {
       401,
       'auth_required',
       options.bodySecret
-        ? 'Put the secret in the URL (/tradingview/<secret>) or a "secret"/"passphrase" field of the JSON body'
+        ? 'Put the secret in the URL (/tradingview/<secret>) or a "secret", "passphrase" or "key" field of the JSON body'
         : 'Sign with Standard Webhooks (webhook-id/-timestamp/-signature) or send Authorization: Bearer <secret>',
       [],
       body,
@@ -242,12 +257,8 @@ export function buildListener(deps: {
     }
     headers['x-peer'] = req.socket.remoteAddress ?? '';
     headers['x-client'] = ctx.remote;
-    const isTest =
-      req.headers['x-marketdesk-test'] === '1' &&
-      isLoopbackAddress(req.socket.remoteAddress) &&
-      !hasForwardingHeaders(req.headers);
     return {
-      source: isTest ? 'test' : ctx.source,
+      source: isTestRequest(req) ? 'test' : ctx.source,
       route: redactedRoute(ctx.route) + storedQuery(req.url),
       headers,
       contentType: (req.headers['content-type'] as string | undefined) ?? null,
@@ -291,6 +302,9 @@ export function buildListener(deps: {
     }
   };
 
+  const textOf = (req: FastifyRequest, body: Buffer): string =>
+    bodyText(body, (req as unknown as { mdCharset?: string | null }).mdCharset ?? null);
+
   const requireBody = (req: Req, reply: FastifyReply): Buffer | null => {
     const body = req.body;
     if (!body || body.length === 0) {
@@ -303,7 +317,7 @@ export function buildListener(deps: {
   };
 
   const parseJson = (req: Req, reply: FastifyReply, body: Buffer): { ok: true; value: unknown } | { ok: false } => {
-    const text = body.toString('utf8');
+    const text = textOf(req, body);
     if (jsonNestingExceeds(text)) {
       refuse(
         req,
@@ -333,9 +347,11 @@ export function buildListener(deps: {
   };
 
   const tradingView = async (req: Req, reply: FastifyReply) => {
-    const body = requireBody(req, reply);
+    // An empty text alert is still an alert that fired: text bodies are never refused for their content.
+    const emptyText = (!req.body || req.body.length === 0) && isTextPlain(req);
+    const body = emptyText ? Buffer.alloc(0) : requireBody(req, reply);
     if (!body) return reply;
-    const text = body.toString('utf8');
+    const text = textOf(req, body);
     const token = req.params.token;
     const auth = authenticate(req, reply, body, {
       pathToken: token,
@@ -369,10 +385,9 @@ export function buildListener(deps: {
       if (!body) return reply;
       const auth = authenticate(req, reply, body);
       if (!auth.ok) return reply;
-      const raw = body.toString('utf8');
+      const raw = textOf(req, body);
       let value: unknown;
-      const isText = String(req.headers['content-type'] ?? '').startsWith('text/plain');
-      if (isText && options.textIsValue && !raw.trimStart().startsWith('{')) value = raw;
+      if (isTextPlain(req) && options.textIsValue && !raw.trimStart().startsWith('{')) value = raw;
       else {
         const parsed = parseJson(req, reply, body);
         if (!parsed.ok) return reply;
@@ -395,6 +410,12 @@ export function buildListener(deps: {
   );
 
   return app;
+}
+
+function isTextPlain(req: FastifyRequest): boolean {
+  return String(req.headers['content-type'] ?? '')
+    .toLowerCase()
+    .startsWith('text/plain');
 }
 
 /** Names a secret may travel under in a TradingView URL's query (`/tradingview?secret=…`). */

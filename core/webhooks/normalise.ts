@@ -3,6 +3,7 @@
  * (keys included), which is what makes processing and replay idempotent.
  */
 import { classicToRows, type GexSnapshotRow, type GexStrikeRow, gexClassicSnapshotSchema } from '../gex';
+import { warehouseJson } from '../storage';
 import type { ColumnSpec, RowValues } from '../storage/upsert';
 import type { InboxRow } from './inbox';
 import {
@@ -162,6 +163,8 @@ export const WEBHOOK_WAREHOUSE_SQL = `
 
 const n = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const s = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : null);
+const textField = (v: unknown, max: number): string | undefined =>
+  (typeof v === 'string' && v.trim() !== '') || typeof v === 'number' ? String(v).trim().slice(0, max) : undefined;
 const b = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
 
 /** Adds the rows for `row` to `out`; returns the table name for the inbox's record. */
@@ -205,7 +208,10 @@ function tradingView(row: InboxRow, out: TableRows): string {
   // The stored body has no secret left in it (removed at the door), so every field is kept.
   const json = parsed.json;
   const a = tradingViewAlertSchema.parse(json);
-  const split = typeof a.ticker === 'string' ? splitTicker(a.ticker) : null;
+  // Templates name the instrument `ticker` ({{ticker}}) or `symbol`, and the order `action` or `side`.
+  const tickerText = a.ticker ?? textField(json.symbol, 64);
+  const split = tickerText !== undefined ? splitTicker(tickerText) : null;
+  const action = a.action ?? textField(json.side, 32);
   out.alerts.push([
     row.id,
     row.source,
@@ -217,14 +223,14 @@ function tradingView(row: InboxRow, out: TableRows): string {
     n(a.time),
     n(a.timenow),
     n(a.price) ?? n(a.close),
-    a.action?.toLowerCase() ?? null,
+    action?.toLowerCase() ?? null,
     a.order_id ?? null,
     n(a.position_size),
     a.market_position ?? null,
     a.prev_market_position ?? null,
     n(a.contracts),
     a.message ?? null,
-    JSON.stringify(json),
+    warehouseJson(json),
   ]);
   return 'alerts';
 }
@@ -240,7 +246,7 @@ function uw(row: InboxRow, out: TableRows): string {
   if (!r.ok) throw new NormaliseError(`${r.message}: ${r.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const e = r.event;
   const d = e.data;
-  const rawJson = JSON.stringify(e.raw);
+  const rawJson = warehouseJson(e.raw);
   switch (e.topic) {
     case 'option_trades': {
       const sym = (s(d.option_symbol) ?? s(d.option_chain_id) ?? s(d.option_chain)) as string;
@@ -274,7 +280,7 @@ function uw(row: InboxRow, out: TableRows): string {
         n(d.gamma),
         n(d.theta),
         n(d.vega),
-        JSON.stringify(tags),
+        warehouseJson(tags),
         rawJson,
       ]);
       return 'option_trades';
@@ -328,7 +334,7 @@ function uw(row: InboxRow, out: TableRows): string {
         sumGexOi: null,
         deltaRiskReversal: null,
         maxPriors: null,
-        extra: JSON.stringify(numericValues(rest)),
+        extra: warehouseJson(numericValues(rest)),
       });
       return 'gex_snapshots';
     }
@@ -352,7 +358,7 @@ function uw(row: InboxRow, out: TableRows): string {
         gexVol: sum(num('call_gamma_vol'), num('put_gamma_vol')),
         gexOi: sum(num('call_gamma_oi'), num('put_gamma_oi')),
         priors: null,
-        extra: JSON.stringify(numericValues(rest)),
+        extra: warehouseJson(numericValues(rest)),
       });
       return 'gex_strikes';
     }

@@ -17,6 +17,13 @@ export const looseNumber = z.preprocess((v) => {
 
 /** Epoch seconds / milliseconds / microseconds / nanoseconds (number or numeric string) or an ISO time. */
 export function toEpochMs(v: unknown): number | null {
+  const ms = epochMsOf(v);
+  // Past year 9999 (or before 1970) is no time a provider means, and the warehouse's TIMESTAMP could not hold it.
+  return ms !== null && ms > 0 && ms <= MAX_EPOCH_MS ? ms : null;
+}
+const MAX_EPOCH_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+function epochMsOf(v: unknown): number | null {
   if (v === null || v === undefined || v === '') return null;
   if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v))) {
     const n = Number(v);
@@ -37,7 +44,8 @@ export function toEpochMs(v: unknown): number | null {
 const ZONELESS_DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)$/;
 
 export const looseTime = z.preprocess(
-  (v) => (v === '' || v === null || v === undefined ? null : (toEpochMs(v) ?? v)),
+  // A number that is no time (0, negative, past year 9999) must fail the check, not pass through as itself.
+  (v) => (v === '' || v === null || v === undefined ? null : (toEpochMs(v) ?? (typeof v === 'number' ? Number.NaN : v))),
   z.number({ error: 'expected epoch ms/seconds or an ISO time such as 2025-11-04T14:35:00Z' }).nullable(),
 );
 
@@ -72,11 +80,14 @@ export function zodIssues(issues: readonly z.core.$ZodIssue[], prefix: (string |
     let hint: string;
     switch (i.code) {
       case 'invalid_type':
-        hint = `send ${i.expected} for ${where}`;
+        // Our own messages say what is accepted ("expected epoch ms/seconds or an ISO time…"); zod's only name a type.
+        hint = i.message.startsWith('expected ')
+          ? `send ${where} as ${i.message.slice('expected '.length)}`
+          : `send ${i.expected} for ${where}`;
         break;
       case 'too_small':
       case 'too_big':
-        hint = `check the size/range of ${where}`;
+        hint = sizeHint(i, where);
         break;
       case 'unrecognized_keys':
         hint = 'remove the unknown fields';
@@ -86,6 +97,14 @@ export function zodIssues(issues: readonly z.core.$ZodIssue[], prefix: (string |
     }
     return { path, message: i.message, hint };
   });
+}
+
+function sizeHint(i: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, where: string): string {
+  const small = i.code === 'too_small';
+  const bound = small ? (i as z.core.$ZodIssueTooSmall).minimum : (i as z.core.$ZodIssueTooBig).maximum;
+  const unit = i.origin === 'string' ? ' characters' : i.origin === 'array' || i.origin === 'set' ? ' items' : '';
+  if (unit) return `${where} needs ${small ? 'at least' : 'at most'} ${String(bound)}${unit}`;
+  return `${where} must be ${small ? '≥' : '≤'} ${String(bound)}`;
 }
 
 // ---------- Unusual Whales ----------
@@ -108,7 +127,8 @@ const TOPIC_ALIASES: Record<string, string> = {
 export function normaliseTopic(raw: string): { topic: string; channelTicker: string | null } {
   const [head, ...rest] = raw.trim().split(':');
   const lower = head.toLowerCase();
-  const topic = TOPIC_ALIASES[lower] ?? lower;
+  // Own keys only: a topic named `constructor` or `__proto__` is just another unknown topic.
+  const topic = Object.hasOwn(TOPIC_ALIASES, lower) ? TOPIC_ALIASES[lower] : lower;
   const suffix = rest.join(':').trim();
   return { topic, channelTicker: suffix ? suffix.toUpperCase() : null };
 }
@@ -296,7 +316,7 @@ export function resolveUw(value: unknown): UwResolve {
     ]);
   }
   const { topic, channelTicker } = normaliseTopic(channel);
-  const schema = (UW_SCHEMAS as Record<string, z.ZodType | undefined>)[topic];
+  const schema = Object.hasOwn(UW_SCHEMAS, topic) ? (UW_SCHEMAS as Record<string, z.ZodType>)[topic] : undefined;
   let data = payload as Record<string, unknown>;
   if (schema) {
     const parsed = schema.safeParse(payload);

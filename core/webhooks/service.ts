@@ -2,6 +2,7 @@
  * The webhooks capability as one workstation service: listener + inbox + processor + rejected log,
  * with the state the UI shows, the stream connector's entry point and the GEX read model.
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { EventHub } from '../api';
 import type { GexSnapshotView, UwStreamStatus, WebhookListenerStatus } from '../api/webhooks';
@@ -68,6 +69,7 @@ export class WebhookService {
   private dirty = false;
   private allowlistCache: { key: string; list: Allowlist } = { key: '', list: new Allowlist([]) };
   private readonly logger: Logger;
+  private readonly testToken = randomBytes(18).toString('base64url');
 
   constructor(private readonly deps: WebhookServiceDeps) {
     this.logger = deps.logger.child({ component: 'webhooks' });
@@ -182,7 +184,7 @@ export class WebhookService {
     const s = this.deps.settings.get();
     this.boundHost = s.WEBHOOK_HOST;
     if (!s.WEBHOOK_SECRET && !isLoopbackHost(s.WEBHOOK_HOST)) {
-      this.noteError(
+      this.noteBindError(
         `Refusing to listen on ${s.WEBHOOK_HOST} without WEBHOOK_SECRET: set a secret or use 127.0.0.1 behind a tunnel`,
       );
       this.deps.events.emit('system.notice', {
@@ -198,6 +200,7 @@ export class WebhookService {
       settings: () => this.listenerSettings(),
       clock: this.deps.clock,
       logger: this.logger,
+      testToken: this.testToken,
       hooks: {
         onAccepted: (_res, duplicate, at) => this.countAccepted(duplicate, at),
         onError: (m) => this.noteError(m),
@@ -208,7 +211,7 @@ export class WebhookService {
         this.deps.ephemeralDefaultPort && this.deps.settings.sourceOf('WEBHOOK_PORT') === 'default' ? 0 : s.WEBHOOK_PORT;
       await app.listen({ host: s.WEBHOOK_HOST, port });
     } catch (err) {
-      this.noteError(`Webhook listener could not bind ${s.WEBHOOK_HOST}:${s.WEBHOOK_PORT}: ${errorMessage(err)}`);
+      this.noteBindError(`Webhook listener could not bind ${s.WEBHOOK_HOST}:${s.WEBHOOK_PORT}: ${errorMessage(err)}`);
       this.deps.events.emit('system.notice', {
         level: 'error',
         title: 'Webhook listener not started',
@@ -220,6 +223,9 @@ export class WebhookService {
     const addr = app.server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : s.WEBHOOK_PORT;
     this.app = app;
+    // A refused or failed bind is no longer the listener's state once it listens.
+    if (this.bindError !== null && this.lastError === this.bindError) this.lastError = null;
+    this.bindError = null;
     this.dirty = true;
     this.logger.info('webhook listener listening', { url: this.url() });
   }
@@ -279,6 +285,12 @@ export class WebhookService {
     this.lastError = message;
     this.dirty = true;
     this.logger.error(message);
+  }
+
+  private bindError: string | null = null;
+  private noteBindError(message: string): void {
+    this.noteError(message);
+    this.bindError = message;
   }
 
   setStreamStatusSource(fn: () => UwStreamStatus | null): void {
@@ -398,7 +410,7 @@ export class WebhookService {
     const now = this.deps.clock.now();
     let path: string;
     let body: string;
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-marketdesk-test': '1' };
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-marketdesk-test': this.testToken };
     if (kind === 'tradingview') {
       path = secret ? `/tradingview/${encodeURIComponent(secret)}` : '/tradingview';
       body = JSON.stringify({

@@ -29,6 +29,9 @@ describe('the runs search box', () => {
     expect(() => parseRunSearch('params.symbols "TSLA"')).toThrow(/expected an operator/);
     expect(() => parseRunSearch('status = "failed" OR status = "cancelled"')).toThrow(/OR is not supported/);
     expect(() => parseRunSearch('colour = "red"')).toThrow(/unknown field "colour"/);
+    // Names every object has are not fields either.
+    expect(() => parseRunSearch('constructor = "x"')).toThrow(/unknown field "constructor"/);
+    expect(() => parseRunSearch('__proto__ = "x"')).toThrow(/unknown field "__proto__"/);
     expect(() => parseRunSearch('params.symbols = "TSLA')).toThrow(/unterminated string/);
     expect(() => parseRunSearch('metrics.rows > "many"')).toThrow(/metrics compare with numbers/);
     expect(() => parseRunSearch('status = "failed" AND')).toThrow(/expected a condition after AND/);

@@ -254,7 +254,9 @@ export const useWebhooks = create<WebhooksState>((set, get) => ({
     try {
       const { items } = await api.call('webhooks.gexTickers', {});
       set({ gexTickers: items });
-      if (!get().gexTicker && items.length > 0) await get().selectGexTicker(items[0].ticker);
+      // The ticker whose data arrived last is the one the trader is most likely watching.
+      const newest = items.reduce<(typeof items)[number] | null>((a, b) => (a === null || b.ts > a.ts ? b : a), null);
+      if (!get().gexTicker && newest) await get().selectGexTicker(newest.ticker);
       else if (get().gexTicker) await get().loadGex();
     } catch (err) {
       set({ gexError: errorText(err) });

@@ -2,6 +2,7 @@
 import { useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { type GexSnapshot, useWebhooks } from '../../stores/webhooks';
+import { strikeTicks } from './strike-ticks';
 import { shortTime } from './time';
 
 type Measure = 'gexVol' | 'gexOi';
@@ -17,11 +18,6 @@ function domainOf(snap: GexSnapshot): [number, number] {
   const hi = Math.max(...xs);
   const pad = Math.max((hi - lo) * 0.03, 1);
   return [Math.floor(lo - pad), Math.ceil(hi + pad)];
-}
-
-/** Labels of the two marker lines grow away from each other so they never overlap. */
-function labelSide(x: number, other: number | null): 'insideTopLeft' | 'insideTopRight' {
-  return other !== null && x < other ? 'insideTopRight' : 'insideTopLeft';
 }
 
 export function GexView() {
@@ -111,12 +107,16 @@ export function GexView() {
           </div>
           <div className="gex-chart" data-testid="gex-chart">
             <ResponsiveContainer width="100%" height={320}>
-              <BarChart data={data} margin={{ top: 24, right: 24, bottom: 8, left: 8 }}>
+              <BarChart data={data} margin={{ top: 40, right: 24, bottom: 8, left: 8 }}>
                 <CartesianGrid stroke="#2a3543" strokeDasharray="3 3" />
                 <XAxis
                   dataKey="strike"
                   type="number"
                   domain={domainOf(snap)}
+                  ticks={strikeTicks(
+                    snap.strikes.map((s) => s.strike),
+                    domainOf(snap),
+                  )}
                   allowDataOverflow
                   stroke="#8a96a8"
                   tick={{ fontSize: 11 }}
@@ -149,7 +149,9 @@ export function GexView() {
                     className="gex-spot-line"
                     label={{
                       value: `spot ${fmt(snap.spot)}`,
-                      position: labelSide(snap.spot, snap.zeroGamma),
+                      // Above the plot (not over the bars), on its own line so it never covers the zero-gamma label.
+                      position: 'top',
+                      offset: 22,
                       fill: '#4c9aff',
                       fontSize: 11,
                     }}
@@ -164,7 +166,8 @@ export function GexView() {
                     className="gex-zero-line"
                     label={{
                       value: `zero γ ${fmt(snap.zeroGamma)}`,
-                      position: labelSide(snap.zeroGamma, snap.spot),
+                      position: 'top',
+                      offset: 6,
                       fill: '#d29922',
                       fontSize: 11,
                     }}
