@@ -551,8 +551,18 @@ export class IbkrConnection {
     return new IbkrError(C.NOT_CONNECTED, `Not connected to IB Gateway at ${where}${detail ? ` (${detail})` : ''}${last}`, 504);
   }
 
-  /** The ready session, waiting while a connection attempt is under way (not while backing off). */
+  /**
+   * The ready session, waiting while a connection attempt is under way. While backing off between attempts,
+   * a request cuts the wait short and waits for that attempt: the gateway may well be back, and the last
+   * attempt's error ("connection refused" from half a minute ago) is no answer for a trader clicking Refresh.
+   */
   private async readySession(timeoutMs: number, signal?: AbortSignal): Promise<Session> {
+    if (this.connected && this.session) return this.session;
+    if (this.wanted && this.retrySleep && this.current.state === 'disconnected') {
+      this.retrySleep.abort();
+      // The loop starts the attempt once the aborted sleep has unwound.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     if (this.connected && this.session) return this.session;
     if (this.current.state !== 'connecting' || !this.wanted) throw this.notConnectedError();
     await new Promise<void>((resolve, reject) => {

@@ -121,13 +121,49 @@ export function formatYmd(ms: number): string {
 
 /**
  * A bar's time as IBKR sends it → epoch ms UTC. `yyyyMMdd` (daily and longer) → 00:00 UTC of that date;
- * epoch seconds (formatDate=2) → ms; `yyyyMMdd-HH:mm:ss` / `yyyyMMdd HH:mm:ss UTC` → that UTC instant.
+ * epoch seconds (formatDate=2, what we ask for) → ms; `yyyyMMdd-HH:mm:ss` / `… UTC` → that UTC instant;
+ * `yyyyMMdd HH:mm:ss US/Eastern` (formatDate=1 on recent TWS) → that zone's wall time; and with no zone at all
+ * (older TWS, formatDate=1) the TWS login time zone, which is the machine's own — TWS runs beside Marketdesk.
+ * Anything else is null: the caller refuses the answer rather than dropping bars.
  */
 export function parseBarTime(text: string): number | null {
   const t = text.trim();
   if (/^\d{8}$/.test(t)) return Date.UTC(Number(t.slice(0, 4)), Number(t.slice(4, 6)) - 1, Number(t.slice(6, 8)));
   if (/^\d{9,11}$/.test(t)) return Number(t) * 1000;
-  const m = /^(\d{4})(\d{2})(\d{2})[- ]\s*(\d{2}):(\d{2}):(\d{2})(?:\s+(UTC|GMT))?$/.exec(t);
-  if (m) return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  return null;
+  const m = /^(\d{4})(\d{2})(\d{2})(-|\s+)(\d{2}):(\d{2}):(\d{2})(?:\s+([A-Za-z][\w+\-/]*))?$/.exec(t);
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[5], +m[6], +m[7]);
+  const zone = m[8];
+  if ((zone === undefined && m[4] === '-') || zone === 'UTC' || zone === 'GMT') return wall;
+  return zonedWallTimeToUtc(wall, zone ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+}
+
+/** A wall-clock time (given as if it were UTC) in an IANA zone → the UTC instant; null for an unknown zone. */
+function zonedWallTimeToUtc(wall: number, zone: string): number | null {
+  let offset: number;
+  try {
+    offset = zoneOffsetMs(wall, zone);
+  } catch {
+    return null;
+  }
+  // The offset at the guessed instant can differ across a DST change: one correction settles it.
+  const guess = wall - offset;
+  return wall - zoneOffsetMs(guess, zone);
+}
+
+/** How far `zone`'s wall clock is ahead of UTC at `instant`. */
+function zoneOffsetMs(instant: number, zone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(new Date(instant));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(instant / 1000) * 1000;
 }

@@ -23,6 +23,8 @@ export const IBKR_ERROR_CODES = {
   ABORTED: 'IBKR_ABORTED',
   OFFLINE: 'IBKR_OFFLINE',
   HISTORICAL: 'IBKR_HISTORICAL_ERROR',
+  /** An answer Marketdesk cannot read (e.g. bar times in an unknown format). */
+  BAD_DATA: 'IBKR_BAD_DATA',
   OTHER: 'IBKR_ERROR',
 } as const;
 

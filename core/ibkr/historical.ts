@@ -48,13 +48,15 @@ export interface HistoricalSourceStats {
   /** Pieces never sent: outside every regular session (US stocks, regular hours, intraday). */
   skipped: number;
   bars: number;
+  /** Bars IBKR sent without a finite open/high/low/close (left out, logged). */
+  invalidBars: number;
 }
 
 export class IbkrHistoricalSource implements HistoricalSource {
   private readonly options: HistoricalSourceOptions;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  readonly stats: HistoricalSourceStats = { requests: 0, retries: 0, noData: 0, skipped: 0, bars: 0 };
+  readonly stats: HistoricalSourceStats = { requests: 0, retries: 0, noData: 0, skipped: 0, bars: 0, invalidBars: 0 };
 
   constructor(options: HistoricalSourceOptions) {
     this.options = options;
@@ -88,6 +90,11 @@ export class IbkrHistoricalSource implements HistoricalSource {
       },
       { ...policy, clock: this.clock, signal: options.signal, shouldRetry: isWorthRetrying },
     );
+    // Pieces not yet sent when the connection drops find it "not connected": worth waiting for the reconnect
+    // then, as for the pieces cut off — but not when the gateway was already down as the fetch began.
+    const connectedAtStart = connection.connected;
+    const worthRetrying = (err: unknown, attempt: number) =>
+      isWorthRetrying(err, attempt) || (connectedAtStart && attempt < 2 && isNotConnected(err));
     const pieces = this.piecesToAsk(request, options);
     const total = pieces.length;
     let done = 0;
@@ -125,9 +132,15 @@ export class IbkrHistoricalSource implements HistoricalSource {
             ...policy,
             clock: this.clock,
             signal: controller.signal,
-            shouldRetry: isWorthRetrying,
+            shouldRetry: worthRetrying,
             onRetry: (err, attempt, delayMs) => {
               this.stats.retries++;
+              options.onProgress?.({
+                symbol,
+                done,
+                total,
+                retrying: `${errorMessage(err)}; asking again in ${Math.ceil(delayMs / 1000)} s (try ${attempt + 1})`,
+              });
               this.logger.warn('IBKR request will be retried', {
                 symbol,
                 end: piece.endDateTime,
@@ -153,7 +166,11 @@ export class IbkrHistoricalSource implements HistoricalSource {
           fetchPiece(piece)
             .then((ibBars) => {
               done++;
-              const bars = barsWithin(ibBars, piece.start, piece.end);
+              const { bars, invalid } = barsWithin(ibBars, piece.start, piece.end, symbol);
+              if (invalid > 0) {
+                this.stats.invalidBars += invalid;
+                this.logger.warn('IBKR bars without prices were left out', { symbol, end: piece.endDateTime, bars: invalid });
+              }
               options.onPiece?.({ start: piece.start, end: piece.end }, bars);
               options.onProgress?.({ symbol, done, total });
               return bars;
@@ -202,19 +219,41 @@ export class IbkrHistoricalSource implements HistoricalSource {
   }
 }
 
-/** Pacing, timeouts, and a connection that dropped under the request (the gateway usually comes back). */
-function isWorthRetrying(err: unknown): boolean {
+/**
+ * Pacing, timeouts, and a connection that dropped under the request (the gateway usually comes back).
+ * A request that timed out is sent once more, not every attempt: a gateway that sits on a query does so
+ * again, and each try costs a whole timeout (six of them made one silent symbol take half an hour).
+ */
+function isNotConnected(err: unknown): boolean {
+  return err instanceof IbkrError && err.code === C.NOT_CONNECTED;
+}
+
+function isWorthRetrying(err: unknown, attempt: number): boolean {
+  if (err instanceof IbkrError && err.code === C.TIMEOUT) return attempt < 2;
   return isRetryableIbkrError(err) || (err instanceof IbkrError && err.code === C.DISCONNECTED);
 }
 
 /** The bars of `list` in [start, end), sorted by time, one per timestamp. */
-function barsWithin(list: readonly IbBar[], start: number, end: number): RawBar[] {
+function barsWithin(list: readonly IbBar[], start: number, end: number, symbol: string): { bars: RawBar[]; invalid: number } {
   const byTs = new Map<number, RawBar>();
+  let invalid = 0;
   for (const bar of list) {
     const raw = toRawBar(bar);
-    if (raw && raw.ts >= start && raw.ts < end) byTs.set(raw.ts, raw);
+    if (raw === null) {
+      // Dropping bars we cannot place in time would record the range as fetched without them.
+      throw new IbkrError(
+        C.BAD_DATA,
+        `IBKR sent a ${symbol} bar time Marketdesk cannot read ("${String(bar.time).slice(0, 40)}"); nothing of this fetch was stored`,
+        null,
+      );
+    }
+    if (![raw.open, raw.high, raw.low, raw.close].every(Number.isFinite)) {
+      invalid++;
+      continue;
+    }
+    if (raw.ts >= start && raw.ts < end) byTs.set(raw.ts, raw);
   }
-  return [...byTs.values()].sort((a, b) => a.ts - b.ts);
+  return { bars: [...byTs.values()].sort((a, b) => a.ts - b.ts), invalid };
 }
 
 /** IBKR sends -1 for "not available" (volume, WAP and count of non-TRADES data): NaN, stored as such / NULL. */

@@ -63,6 +63,8 @@ export interface HistoricalFetchProgress {
   /** Requests done / planned for this fetch (after splitting the range). */
   done: number;
   total: number;
+  /** Set while a request waits to be sent again (pacing violation, timeout, dropped connection): why, and when. */
+  retrying?: string;
 }
 
 export interface HistoricalFetchOptions {
@@ -89,7 +91,29 @@ export class IbkrError extends AppError {
   readonly ibkrCode: number | null;
 
   constructor(code: string, message: string, ibkrCode: number | null = null, options: { cause?: unknown } = {}) {
-    super(code, message, { status: 502, details: { ibkrCode }, cause: options.cause });
+    super(code, message, { status: httpStatusOf(code), details: { ibkrCode }, cause: options.cause });
     this.ibkrCode = ibkrCode;
+  }
+}
+
+/**
+ * What an IBKR failure is to the caller: an unknown symbol or a missing permission is about the request
+ * (4xx, nothing to retry), a gateway that cannot be reached or does not answer is a bad gateway (502/504).
+ */
+function httpStatusOf(code: string): number {
+  switch (code) {
+    case 'IBKR_UNKNOWN_SYMBOL':
+      return 404;
+    case 'IBKR_NO_PERMISSION':
+      return 403;
+    case 'IBKR_BAD_REQUEST':
+    case 'IBKR_BAD_END_TIME':
+      return 422;
+    case 'IBKR_OFFLINE':
+      return 409;
+    case 'IBKR_TIMEOUT':
+      return 504;
+    default:
+      return 502;
   }
 }

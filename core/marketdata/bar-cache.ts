@@ -212,8 +212,9 @@ export class BarCache {
   }
 
   /**
-   * Writes fetched bars and their coverage for one series in one transaction: bars in `ranges`
-   * are replaced (indicators of bars that still exist are kept, those of bars that went are deleted),
+   * Writes fetched bars and their coverage for one series in one transaction: cached bars between the first
+   * and last bar of each range's answer are replaced (see `answeredSpans`; indicators of bars that still
+   * exist are kept, those of bars that went are deleted), bars outside those spans are kept,
    * coverage intervals overlapping `ranges` are trimmed, and one interval per range records fetchedAt
    * and its row count.
    */
@@ -247,24 +248,24 @@ export class BarCache {
       appender.closeSync();
 
       const params = { ...seriesParams(key), fetchedAt, requestId, source: sourceName };
-      const inRanges = merged
-        .map(
-          (r) =>
-            `(ts >= epoch_ms(CAST(${Math.round(r.start)} AS BIGINT)) AND ts < epoch_ms(CAST(${Math.round(r.end)} AS BIGINT)))`,
-        )
-        .join(' OR ');
-      // Bars IBKR no longer reports in a re-fetched range go; the rest are replaced in place.
-      await conn.run(
-        `DELETE FROM bars WHERE ${SERIES_WHERE} AND (${inRanges})
-           AND epoch_ms(ts) NOT IN (SELECT CAST(ts AS BIGINT) FROM temp.staged_bars)`,
-        seriesParams(key),
-      );
-      // Their pipeline indicators (bar_indicators, marketdata/0003) go with them.
-      await conn.run(
-        `DELETE FROM bar_indicators WHERE series_id = (SELECT series_id FROM bar_indicator_series WHERE ${SERIES_WHERE})
-           AND (${inRanges}) AND epoch_ms(ts) NOT IN (SELECT CAST(ts AS BIGINT) FROM temp.staged_bars)`,
-        seriesParams(key),
-      );
+      const answered = answeredSpans(merged, bars);
+      if (answered.length > 0) {
+        const inSpans = answered
+          .map((r) => `(ts >= epoch_ms(CAST(${r.first} AS BIGINT)) AND ts <= epoch_ms(CAST(${r.last} AS BIGINT)))`)
+          .join(' OR ');
+        // Bars IBKR no longer reports between the first and last bar it sent go; the rest are replaced in place.
+        await conn.run(
+          `DELETE FROM bars WHERE ${SERIES_WHERE} AND (${inSpans})
+             AND epoch_ms(ts) NOT IN (SELECT CAST(ts AS BIGINT) FROM temp.staged_bars)`,
+          seriesParams(key),
+        );
+        // Their pipeline indicators (bar_indicators, marketdata/0003) go with them.
+        await conn.run(
+          `DELETE FROM bar_indicators WHERE series_id = (SELECT series_id FROM bar_indicator_series WHERE ${SERIES_WHERE})
+             AND (${inSpans}) AND epoch_ms(ts) NOT IN (SELECT CAST(ts AS BIGINT) FROM temp.staged_bars)`,
+          seriesParams(key),
+        );
+      }
       await conn.run(
         `INSERT INTO bars (symbol, exchange, data_type, bar_size, use_rth, ts, open, high, low, close, volume, wap, bar_count,
                            indicators, source, fetched_at, request_id)
@@ -459,7 +460,7 @@ export class BarCache {
             signal: options.signal,
             onPiece,
             onProgress: options.onProgress
-              ? (p) => options.onProgress?.({ symbol: key.symbol, done: p.done, total: p.total })
+              ? (p) => options.onProgress?.({ symbol: key.symbol, done: p.done, total: p.total, retrying: p.retrying })
               : undefined,
           },
         )
@@ -642,3 +643,23 @@ export function newRequestId(): string {
 }
 
 export type { CacheDataType };
+
+/**
+ * Per fetched range, the span from the first to the last bar IBKR sent in it. Only there does a re-fetch
+ * replace what the cache holds: a "no data" answer, or one that stops short of the range's ends (HMDS has
+ * nothing that far back any more, a session not over yet), says nothing about the bars cached outside it.
+ */
+function answeredSpans(ranges: readonly Range[], bars: readonly RawBar[]): { first: number; last: number }[] {
+  const spans: { first: number; last: number }[] = [];
+  for (const r of ranges) {
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const b of bars) {
+      if (b.ts < r.start || b.ts >= r.end) continue;
+      if (b.ts < first) first = b.ts;
+      if (b.ts > last) last = b.ts;
+    }
+    if (first <= last) spans.push({ first: Math.round(first), last: Math.round(last) });
+  }
+  return spans;
+}

@@ -57,6 +57,7 @@ export async function runRefresh(cache: BarCache, req: RefreshRequest, opts: Ref
 
   const one = async (symbol: string) => {
     let attempt = 1;
+    const requests = { done: 0, total: 0 };
     symbolEvent(symbol, { status: 'fetching' });
     try {
       const { lineage } = await retry(
@@ -67,7 +68,17 @@ export async function runRefresh(cache: BarCache, req: RefreshRequest, opts: Ref
             whatToShow: req.dataType,
             useRTH: req.useRTH,
             signal: opts.signal,
-            onProgress: (p) => symbolEvent(symbol, { status: 'fetching', requestsDone: p.done, requestsTotal: p.total, attempt }),
+            onProgress: (p) => {
+              requests.done = p.done;
+              requests.total = p.total;
+              symbolEvent(symbol, {
+                status: p.retrying ? 'retrying' : 'fetching',
+                requestsDone: p.done,
+                requestsTotal: p.total,
+                attempt,
+                ...(p.retrying ? { note: p.retrying } : {}),
+              });
+            },
           });
         },
         {
@@ -84,11 +95,10 @@ export async function runRefresh(cache: BarCache, req: RefreshRequest, opts: Ref
       else summary.fetched.push(symbol);
       summary.rowsFetched += lineage.rowsFromIbkr;
       summary.rowsCached += lineage.rowsFromCache;
-      const requests = lineage.fetchedRanges.length;
       symbolEvent(symbol, {
         status: 'done',
-        requestsDone: requests,
-        requestsTotal: requests,
+        requestsDone: requests.done,
+        requestsTotal: requests.total,
         rowsFetched: lineage.rowsFromIbkr,
         rowsCached: lineage.rowsFromCache,
         attempt,
@@ -118,11 +128,15 @@ export async function runRefresh(cache: BarCache, req: RefreshRequest, opts: Ref
   return summary;
 }
 
-/** Failures worth another try: timeouts, disconnects, pacing. Not: unknown symbol, no permission, bad input. */
+/** Failures worth another try: disconnects, pacing. Not: unknown symbol, no permission, bad input, or a timeout (the source already sent that request twice). */
 export function isTransient(err: unknown): boolean {
   if (err instanceof IbkrError) {
     if (err.ibkrCode !== null && [200, 321, 354, 10089, 10167, 10168, 10197].includes(err.ibkrCode)) return false;
-    if (/UNKNOWN_SYMBOL|NO_PERMISSION|OFFLINE|BAD_REQUEST|BAD_END_TIME|UNAVAILABLE|ABORTED|CLIENT_ID/.test(err.code))
+    if (
+      /UNKNOWN_SYMBOL|NO_PERMISSION|OFFLINE|BAD_REQUEST|BAD_END_TIME|BAD_DATA|TIMEOUT|UNAVAILABLE|ABORTED|CLIENT_ID/.test(
+        err.code,
+      )
+    )
       return false;
     return !/unknown symbol|ambiguous|permission|not subscribed/i.test(err.message);
   }

@@ -49,7 +49,7 @@ export interface GetOrFetchOptions {
   /** Overrides DEBUG_MODE for one call (the pipeline's debug runs). */
   offline?: boolean;
   /** Per-request progress from the source (after range splitting). */
-  onProgress?: (p: { symbol: string; done: number; total: number }) => void;
+  onProgress?: (p: { symbol: string; done: number; total: number; retrying?: string }) => void;
 }
 
 /** One cached series: everything that identifies a bar except its timestamp. */

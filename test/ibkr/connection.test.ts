@@ -81,6 +81,28 @@ describe('connecting to the gateway', () => {
   });
 });
 
+describe('a request while the connection backs off', () => {
+  it("tries the gateway again at once instead of failing with the last attempt's error", async () => {
+    const down = new IbGatewaySimulator();
+    const port = await down.start();
+    await down.stop();
+    // A minute between attempts: only the request can explain a reconnect within the test.
+    const conn = new IbkrConnection({ host: '127.0.0.1', port, clientId: 1, reconnect: { baseMs: 60_000, maxMs: 60_000 } });
+    conn.start();
+    const back = new IbGatewaySimulator({ port });
+    try {
+      await waitFor(() => conn.status().state === 'disconnected' && conn.status().nextRetryAt !== null, 'the backoff');
+      await back.start();
+      const contract = await conn.resolveContract('NVDA', 'NASDAQ', 'USD', { timeoutMs: 5_000 });
+      expect(contract.symbol).toBe('NVDA');
+      expect(conn.status().state).toBe('connected');
+    } finally {
+      await conn.stop();
+      await back.stop();
+    }
+  });
+});
+
 describe('requests around connecting and stopping', () => {
   it('lets a request made while connecting wait for the handshake', async () => {
     rig = await startRig({}, {}, {}, { connect: false });
@@ -131,6 +153,8 @@ describe('contracts', () => {
     expect(err).toBeInstanceOf(IbkrError);
     expect(err.code).toBe('IBKR_UNKNOWN_SYMBOL');
     expect(err.ibkrCode).toBe(200);
+    // About the request, not the gateway: a 4xx over the API.
+    expect(err.status).toBe(404);
     expect(err.message).toMatch(/Unknown symbol NOSUCH on NASDAQ/);
     // A failed resolution is not cached.
     await rig.conn.resolveContract('NOSUCH', 'NASDAQ').catch(() => undefined);

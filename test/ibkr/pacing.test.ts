@@ -1,6 +1,14 @@
 /** PacingLimiter rules on a ManualClock, and splitting ranges by IBKR's longest duration per bar size. */
 import { describe, expect, it } from 'vitest';
-import { type BarSize, PacingLimiter, type PacingRequest, pacingRequest, type Release, splitRange } from '../../core/ibkr';
+import {
+  type BarSize,
+  PacingLimiter,
+  type PacingRequest,
+  pacingRequest,
+  parseBarTime,
+  type Release,
+  splitRange,
+} from '../../core/ibkr';
 import { ManualClock } from '../../core/platform';
 import { utc } from './support';
 
@@ -177,5 +185,20 @@ describe('splitRange', () => {
 
   it('returns nothing for an empty range', () => {
     expect(splitRange(utc(2026, 1, 2), utc(2026, 1, 2), '1 day')).toEqual([]);
+  });
+});
+
+describe('parseBarTime: every way a gateway writes a bar time', () => {
+  it('reads dates, epoch seconds, UTC forms and zoned TWS wall times; refuses what it cannot place', () => {
+    expect(parseBarTime('20261118')).toBe(utc(2026, 11, 18));
+    expect(parseBarTime('1763478000')).toBe(1_763_478_000_000);
+    expect(parseBarTime('20261118-15:00:00')).toBe(Date.parse('2026-11-18T15:00:00Z'));
+    expect(parseBarTime('20261118 15:00:00 UTC')).toBe(Date.parse('2026-11-18T15:00:00Z'));
+    // Winter and summer: the zone's offset of that date, not of today.
+    expect(parseBarTime('20261118 10:00:00 US/Eastern')).toBe(Date.parse('2026-11-18T15:00:00Z'));
+    expect(parseBarTime('20260701 10:00:00 America/New_York')).toBe(Date.parse('2026-07-01T14:00:00Z'));
+    expect(parseBarTime('20260701 09:30:00 Europe/London')).toBe(Date.parse('2026-07-01T08:30:00Z'));
+    expect(parseBarTime('20261118 10:00:00 Mars/Olympus')).toBeNull();
+    expect(parseBarTime('yesterday')).toBeNull();
   });
 });

@@ -47,6 +47,7 @@ describe('IBKR refuses', () => {
     rig = await openCacheRig({ sim: { noPermissionSymbols: ['PERM'] } });
     const err = await failure(rig.cache.getOrFetch('PERM', NOW - 60 * DAY, NOW, '1 day'));
     expect(err.ibkrCode).toBe(354);
+    expect(err.status).toBe(403);
     expect(err.message).toMatch(/permission|subscri/i);
     expect(await snapshot(rig, rig.cache.seriesKey('PERM', '1 day'))).toEqual({ bars: [], coverage: [] });
   });
@@ -61,6 +62,44 @@ describe('IBKR refuses', () => {
     const second = await rig.cache.getOrFetch('EMPTY', day('2025-03-01'), day('2025-04-01'), '1 day');
     expect(second.lineage.hit).toBe(true);
     expect(rig.requests('EMPTY')).toBe(requests);
+  });
+
+  it('a re-fetch IBKR answers with "no data" keeps every bar the cache had', async () => {
+    rig = await openCacheRig();
+    const key = rig.cache.seriesKey('NVDA', '1 day');
+    await rig.cache.getOrFetch('NVDA', NOW - 30 * DAY, NOW, '1 day');
+    const before = (await rig.tableRows(key)).map((b) => b.ts);
+    expect(before.length).toBeGreaterThan(15);
+    // Always fetch: the whole range is asked again, and this time IBKR has nothing.
+    rig.ws.settings.update({ CACHE_ENABLED: false });
+    rig.sim.set({ noDataSymbols: ['NVDA'] });
+    const requests = rig.requests('NVDA');
+    const again = await rig.cache.getOrFetch('NVDA', NOW - 30 * DAY, NOW, '1 day');
+    expect(rig.requests('NVDA')).toBeGreaterThan(requests);
+    expect(Array.from(again.columns.ts)).toEqual(before);
+    expect((await rig.tableRows(key)).map((b) => b.ts)).toEqual(before);
+    // The range is not recorded as empty: with the cache back on, it is served from the cache as it was.
+    rig.ws.settings.update({ CACHE_ENABLED: true });
+    const cached = await rig.cache.getOrFetch('NVDA', NOW - 30 * DAY, NOW, '1 day');
+    expect([cached.lineage.hit, cached.columns.ts.length]).toEqual([true, before.length]);
+  });
+
+  it('reads bar times sent as TWS wall time with a zone; times it cannot read fail the fetch and store nothing', async () => {
+    rig = await openCacheRig();
+    const plain = await rig.cache.getOrFetch('NVDA', day('2025-03-03'), day('2025-03-05'), '1 hour');
+    await rig.dispose();
+    rig = await openCacheRig({ sim: { intradayTimeFormat: 'tws-zone' } });
+    const zoned = await rig.cache.getOrFetch('NVDA', day('2025-03-03'), day('2025-03-05'), '1 hour');
+    expect(zoned.columns.ts.length).toBeGreaterThan(10);
+    expect(Array.from(zoned.columns.ts)).toEqual(Array.from(plain.columns.ts));
+
+    rig.sim.set({ intradayTimeFormat: 'unreadable' });
+    const key = rig.cache.seriesKey('NVDA', '1 hour');
+    const before = await snapshot(rig, key);
+    const err = await failure(rig.cache.getOrFetch('NVDA', day('2025-03-05'), day('2025-03-07'), '1 hour'));
+    expect(err.code).toBe('IBKR_BAD_DATA');
+    expect(err.message).toMatch(/NVDA bar time .*"bar@/);
+    expect(await snapshot(rig, key)).toEqual(before);
   });
 
   it('pacing violations are retried, and the bars land exactly once', async () => {

@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { newYorkOffsetMinutes } from '../../calendar';
 import { isBarSize, isSmallBar, parseDuration } from '../durations';
 import type { BarSize } from '../types';
-import { generateBars, hashString } from './bars';
+import { generateBars, hashString, type SimBar } from './bars';
 import { encodeFrame, type Field, FrameReader } from './wire';
 
 /** Message ids (client → gateway). */
@@ -107,6 +107,11 @@ export interface SimulatorOptions {
   connectivityNotices?: boolean;
   /** Clock for "now" (empty endDateTime, current time, pacing). */
   now?: () => number;
+  /**
+   * How intraday bar times go on the wire: epoch seconds (formatDate=2, the default), `yyyyMMdd HH:mm:ss
+   * US/Eastern` as recent TWS send with formatDate=1, or text no client can read (a broken gateway).
+   */
+  intradayTimeFormat?: 'epoch' | 'tws-zone' | 'unreadable';
 }
 
 export type SimRequestType = 'handshake' | 'startApi' | 'historical' | 'contract' | 'cancel' | 'currentTime' | 'other';
@@ -386,6 +391,12 @@ export class IbGatewaySimulator {
     }
   }
 
+  private wireTime(b: SimBar): string {
+    const format = this.options.intradayTimeFormat ?? 'epoch';
+    if (format === 'epoch' || /^\d{8}$/.test(b.time)) return b.time;
+    return format === 'tws-zone' ? twsZoned(b.ts) : `bar@${b.ts}`;
+  }
+
   private isKnown(symbol: string): boolean {
     const s = symbol.toUpperCase();
     if (this.options.unknownSymbols?.map((x) => x.toUpperCase()).includes(s)) return false;
@@ -558,7 +569,7 @@ export class IbGatewaySimulator {
       if (sv < SV.SYNT_REALTIME_BARS) fields.push(3);
       fields.push(reqId, fmt(end - span), fmt(end), bars.length);
       for (const b of bars) {
-        fields.push(b.time, b.open, b.high, b.low, b.close, trades ? b.volume : -1, trades ? b.wap : -1);
+        fields.push(this.wireTime(b), b.open, b.high, b.low, b.close, trades ? b.volume : -1, trades ? b.wap : -1);
         if (sv < SV.SYNT_REALTIME_BARS) fields.push(0);
         fields.push(trades ? b.count : -1);
       }
@@ -567,6 +578,23 @@ export class IbGatewaySimulator {
       this.send(conn, fields);
     });
   }
+}
+
+const EASTERN_WALL = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'America/New_York',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
+/** `yyyyMMdd HH:mm:ss US/Eastern` of an instant. */
+function twsZoned(ms: number): string {
+  const p = Object.fromEntries(EASTERN_WALL.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return `${p.year}${p.month}${p.day} ${p.hour}:${p.minute}:${p.second} US/Eastern`;
 }
 
 function fmt(ms: number): string {
