@@ -1,7 +1,7 @@
 /** The live settings of a running workstation: validated updates, persisted atomically, announced to listeners. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { AppError } from '../platform';
+import { AppError, makeFolderSync } from '../platform';
 import type { LoadedSettings, SettingSource } from './loader';
 import { describeSettingIssues, type SettingKey, type Settings, settingDocs, settingsSchema } from './schema';
 
@@ -100,7 +100,7 @@ export class SettingsStore {
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolderSync(dirname(path));
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
   renameSync(tmp, path);

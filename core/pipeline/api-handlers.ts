@@ -1,8 +1,8 @@
 /** Handlers for the runs, artifacts and scheduler parts of the contract. */
-import { copyFile, mkdir, open, stat } from 'node:fs/promises';
+import { copyFile, open, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import type { EventHub, Handlers } from '../api';
-import { AppError } from '../platform';
+import { AppError, FolderError, makeFolder } from '../platform';
 import type { RunTracker } from '../runs';
 import { nextRunTimes, type WorkflowScheduler } from '../scheduler';
 import type { Warehouse } from '../storage';
@@ -63,7 +63,9 @@ export function runsHandlers(deps: RunsHandlerDeps): Pick<Handlers, RunsMethod> 
       const a = tracker.artifact(id);
       if (!isAbsolute(directory))
         throw new AppError('BAD_PATH', `"${directory}" is not an absolute folder path`, { status: 400 });
-      await mkdir(directory, { recursive: true });
+      await makeFolder(directory).catch((err: unknown) => {
+        throw err instanceof FolderError ? new AppError('BAD_PATH', err.message, { status: 400 }) : err;
+      });
       const target = join(directory, `${a.runId}-${basename(a.name)}`);
       await copyFile(a.path, target);
       return { path: target };

@@ -90,6 +90,8 @@ interface SymbolData {
   checksum: string;
   /** Up to WARMUP_BARS bars of the series before the range: the indicators start from them. */
   warmup: BarColumns | null;
+  /** Where the warm-up bars came from (they may have been fetched from IBKR by this run). */
+  warmupLineage: BarLineage | null;
   indicators?: IndicatorColumns;
 }
 
@@ -335,10 +337,15 @@ export class Pipeline {
         return;
       } catch (err) {
         const aborted = ctx.signal.aborted;
-        log.error(`${task} attempt ${attempt} failed: ${errorMessage(err)}`, {
-          code: (err as AppError).code,
-          ...(err instanceof AppError && err.details ? { details: err.details as Record<string, unknown> } : {}),
-        });
+        if (aborted) {
+          // A cancel is the trader's decision, not an error of the task.
+          log.warn(`${task} attempt ${attempt} cancelled: ${errorMessage(ctx.signal.reason)}`);
+        } else {
+          log.error(`${task} attempt ${attempt} failed: ${errorMessage(err)}`, {
+            code: (err as AppError).code,
+            ...(err instanceof AppError && err.details ? { details: err.details as Record<string, unknown> } : {}),
+          });
+        }
         tracker.finishTask(
           ctx.runId,
           task,
@@ -444,12 +451,22 @@ export class Pipeline {
         log.warn(`${symbol}: no data; continuing without it`, { symbol, reason, lineage: lineageFields(result.lineage) });
         continue;
       }
-      const warmup = await this.warmup(ctx, symbol, from, options, log);
-      ctx.data.push({ symbol, bars: result.columns, lineage: result.lineage, checksum: checksumColumns(result.columns), warmup });
-      log.info(`${symbol}: ${rows} bars (${result.lineage.rowsFromCache} from cache, ${result.lineage.rowsFromIbkr} from IBKR)`, {
+      const warm = await this.warmup(ctx, symbol, from, options, log);
+      ctx.data.push({
         symbol,
-        lineage: lineageFields(result.lineage),
+        bars: result.columns,
+        lineage: result.lineage,
+        checksum: checksumColumns(result.columns),
+        warmup: warm?.bars ?? null,
+        warmupLineage: warm?.lineage ?? null,
       });
+      const l = result.lineage;
+      const w = warm?.lineage;
+      log.info(
+        `${symbol}: ${rows} bars (${l.rowsFromCache} from cache, ${l.rowsFromIbkr} from IBKR)` +
+          (w ? `; warm-up before the range: ${w.rowsFromCache} from cache, ${w.rowsFromIbkr} from IBKR` : ''),
+        { symbol, lineage: lineageFields(l), ...(w ? { warmupLineage: lineageFields(w) } : {}) },
+      );
       log.debug(`${symbol}: first and last bars`, inspectBars(result.columns));
     }
     if (ctx.missing.length > 0) {
@@ -461,6 +478,7 @@ export class Pipeline {
         rows: d.bars.ts.length,
         checksum: d.checksum,
         lineage: lineageFields(d.lineage),
+        warmupLineage: d.warmupLineage ? lineageFields(d.warmupLineage) : null,
         ...inspectBars(d.bars),
       })),
       missing: ctx.missing,
@@ -486,15 +504,18 @@ export class Pipeline {
     from: number,
     options: GetOrFetchOptions,
     log: RunLog,
-  ): Promise<BarColumns | null> {
+  ): Promise<{ bars: BarColumns | null; lineage: BarLineage } | null> {
     const cache = this.deps.barCache() as BarSourceLike;
     try {
       const r = await cache.getOrFetch(symbol, from - warmupSpanMs(ctx.params.barSize), from, ctx.params.barSize, options);
       const n = r.columns.ts.length;
       log.debug(`${symbol}: ${Math.min(n, WARMUP_BARS)} warm-up bars before the range`, { rowsFromIbkr: r.lineage.rowsFromIbkr });
-      if (n === 0) return null;
+      if (n === 0) return { bars: null, lineage: r.lineage };
       const k = Math.max(0, n - WARMUP_BARS);
-      return Object.fromEntries(BAR_FIELDS.map((f) => [f, r.columns[f].subarray(k)])) as unknown as BarColumns;
+      return {
+        bars: Object.fromEntries(BAR_FIELDS.map((f) => [f, r.columns[f].subarray(k)])) as unknown as BarColumns,
+        lineage: r.lineage,
+      };
     } catch (err) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       log.warn(
@@ -608,16 +629,26 @@ export class Pipeline {
     const { tracker, artifacts } = this.deps;
     const metrics: Record<string, number> = {};
     let total = 0;
+    let read = 0;
     let fromCache = 0;
+    let warmupFromIbkr = 0;
     for (const d of ctx.data) {
       metrics[`rows.${d.symbol}`] = d.bars.ts.length;
       total += d.bars.ts.length;
+      // The hit rate counts every bar the run read, warm-up included: those are IBKR requests too.
+      read += d.lineage.rowsFromCache + d.lineage.rowsFromIbkr;
       fromCache += d.lineage.rowsFromCache;
+      if (d.warmupLineage) {
+        read += d.warmupLineage.rowsFromCache + d.warmupLineage.rowsFromIbkr;
+        fromCache += d.warmupLineage.rowsFromCache;
+        warmupFromIbkr += d.warmupLineage.rowsFromIbkr;
+      }
     }
     metrics.rows = total;
     metrics.symbols = ctx.data.length;
     metrics.missing_symbols = ctx.missing.length;
-    if (total > 0) metrics.cache_hit_rate = fromCache / total;
+    metrics.warmup_rows_from_ibkr = warmupFromIbkr;
+    if (read > 0) metrics.cache_hit_rate = fromCache / read;
     if (ctx.report) {
       metrics.checks_passed = ctx.report.checksPassed;
       metrics.checks_failed = ctx.report.checksFailed;
@@ -629,7 +660,10 @@ export class Pipeline {
     tracker.setOutputs(ctx.runId, {
       symbols: Object.fromEntries(ctx.data.map((d) => [d.symbol, { rows: d.bars.ts.length, checksum: d.checksum }])),
       missing: ctx.missing,
-      lineage: ctx.data.map((d) => lineageFields(d.lineage)),
+      lineage: ctx.data.map((d) => ({
+        ...lineageFields(d.lineage),
+        warmup: d.warmupLineage ? lineageFields(d.warmupLineage) : null,
+      })),
     });
     const onProblem = (m: string, f: Record<string, unknown>) => ctx.log.warn(m, f);
     if (ctx.report) {

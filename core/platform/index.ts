@@ -1,6 +1,7 @@
 export { isPrivateAddress, privateAddressRefused, publicOnlyLookup, stripMapped } from './addresses';
 export { type Clock, ManualClock, systemClock } from './clock';
 export { AppError, errorMessage } from './errors';
+export { FolderError, makeFolder, makeFolderSync } from './folders';
 export {
   fileSink,
   LOG_LEVELS,

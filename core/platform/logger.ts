@@ -1,6 +1,7 @@
 /** The one logger: structured JSON lines with levels, child loggers carry bound fields. */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeFolderSync } from './folders';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -85,7 +86,7 @@ export function streamSink(stream: NodeJS.WritableStream = process.stderr): LogS
 }
 
 export function fileSink(path: string): LogSink {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolderSync(dirname(path));
   const stream: WriteStream = createWriteStream(path, { flags: 'a' });
   let failed = false;
   // A log file that cannot be written (folder removed, disk full) must never take the process down.

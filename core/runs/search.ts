@@ -208,10 +208,12 @@ export function compileRunSearch(search: RunSearch): { where: string; params: (s
       const column = c.scope === 'params' ? 'r.params' : 'r.tags';
       const path = `$."${c.key.replace(/"/g, '')}"`;
       const value = comparable('j.value', 'j.type', c.value);
+      // `params.symbols = "tsla"` finds the TSLA runs: symbols are stored upper-case, typed however.
+      const nocase = typeof c.value === 'string' && (c.op === '=' || c.op === '!=') ? ' COLLATE NOCASE' : '';
       if (c.op === '!=') {
-        parts.push(`NOT EXISTS (SELECT 1 FROM json_each(${column}, ?) j WHERE ${value} = ?)`);
+        parts.push(`NOT EXISTS (SELECT 1 FROM json_each(${column}, ?) j WHERE ${value} = ?${nocase})`);
       } else {
-        parts.push(`EXISTS (SELECT 1 FROM json_each(${column}, ?) j WHERE ${value} ${op} ?)`);
+        parts.push(`EXISTS (SELECT 1 FROM json_each(${column}, ?) j WHERE ${value} ${op} ?${nocase})`);
       }
       params.push(path, c.value);
     }

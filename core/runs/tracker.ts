@@ -128,22 +128,35 @@ export class RunTracker {
     return new Date(this.clock.now()).toISOString();
   }
 
-  /** Runs (and their tasks) left "running" by a process that ended are marked interrupted. */
+  /**
+   * Runs (and their tasks) left "running" by a process that ended are marked interrupted. They end at their
+   * last recorded sign of life (a log line, a task start or end, a metric), not at this start-up: a run that
+   * died 4 s in must not read as ten minutes of extract because the app was restarted ten minutes later.
+   */
   markInterrupted(): string[] {
     const ids = (this.db.prepare("SELECT id FROM runs WHERE status = 'running'").all() as { id: string }[]).map((r) => r.id);
     if (ids.length === 0) return [];
+    const lastSign = this.db.prepare(
+      `SELECT max(t) FROM (
+         SELECT started_at AS t FROM runs WHERE id = @id
+         UNION ALL SELECT max(time) FROM run_logs WHERE run_id = @id
+         UNION ALL SELECT max(coalesce(ended_at, started_at)) FROM run_tasks WHERE run_id = @id
+         UNION ALL SELECT max(time) FROM run_metrics WHERE run_id = @id)`,
+    );
     const now = this.nowIso();
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          "UPDATE run_tasks SET status = 'interrupted', ended_at = ?, error = 'the app stopped while this task ran' WHERE status = 'running'",
-        )
-        .run(now);
-      this.db
-        .prepare(
-          "UPDATE runs SET status = 'interrupted', ended_at = ?, error = 'the app stopped while this run was in progress' WHERE status = 'running'",
-        )
-        .run(now);
+      for (const id of ids) {
+        const last = (lastSign.pluck().get({ id }) as string | null) ?? now;
+        const at = last < now ? last : now;
+        this.db
+          .prepare(
+            "UPDATE run_tasks SET status = 'interrupted', ended_at = ?, error = 'the app stopped while this task ran' WHERE run_id = ? AND status = 'running'",
+          )
+          .run(at, id);
+        this.db
+          .prepare("UPDATE runs SET status = 'interrupted', ended_at = ?, error = ? WHERE id = ? AND status = 'running'")
+          .run(at, `the app stopped while this run was in progress (last recorded activity ${at}; found at ${now})`, id);
+      }
     })();
     return ids;
   }

@@ -1,6 +1,7 @@
 /** Opens both stores from DATA_DIR: check both first, migrate only when both are usable. */
-import { mkdirSync } from 'node:fs';
+
 import { join } from 'node:path';
+import { makeFolderSync } from '../platform/folders';
 import { Journal, type JournalMigration } from './journal';
 import { Warehouse, type WarehouseMigration } from './warehouse';
 
@@ -19,7 +20,7 @@ export interface StoreMigrations {
 }
 
 export async function openStores(dataDir: string, migrations: StoreMigrations): Promise<Stores> {
-  mkdirSync(dataDir, { recursive: true });
+  makeFolderSync(dataDir);
   const journal = Journal.open(join(dataDir, JOURNAL_FILE));
   let warehouse: Warehouse | undefined;
   try {

@@ -52,6 +52,12 @@ describe('a live pipeline run against the simulated gateway', () => {
       ['NVDA', run.latestMetrics['rows.NVDA']],
       ['TSLA', run.latestMetrics['rows.TSLA']],
     ]);
+    // The warm-up bars before the range were fetched by this run too, and the lineage says so.
+    const warm = (run.outputs.lineage as { warmup: { rowsFromIbkr: number; fetchedRanges: unknown[] } | null }[]).map(
+      (l) => l.warmup,
+    );
+    expect(warm.every((w) => w !== null && w.rowsFromIbkr >= 200 && w.fetchedRanges.length > 0)).toBe(true);
+    expect(run.latestMetrics.warmup_rows_from_ibkr).toBe(warm.reduce((n, w) => n + (w?.rowsFromIbkr ?? 0), 0));
 
     // Indicators are written back into the cache: every bar has them, as bars_with_indicators shows.
     const [withIndicators] = await t.ws.stores.warehouse.rows<{ n: number; rsi: number | null }>(
@@ -89,6 +95,16 @@ describe('a live pipeline run against the simulated gateway', () => {
     const all = await callOrThrow(t.ws.dispatcher, 'artifacts.preview', { id: parquet?.id as number, all: true });
     expect(all.rows).toHaveLength(rows);
     expect(all.truncated).toBe(false);
+    // "Save a copy": into a new folder; a folder that cannot exist is refused at once, naming it (Node's
+    // recursive mkdir spun forever on such paths).
+    const copyDir = join(t.dataDir, 'copies', 'nested');
+    const copied = await callOrThrow(t.ws.dispatcher, 'artifacts.saveCopy', { id: parquet?.id as number, directory: copyDir });
+    expect(existsSync(copied.path)).toBe(true);
+    const refused = await t.ws.dispatcher.call('artifacts.saveCopy', { id: parquet?.id as number, directory: '/proc/nope/x' });
+    expect(refused.ok ? null : [refused.error.status, refused.error.message]).toEqual([
+      400,
+      'Cannot create the folder /proc/nope: this filesystem does not allow creating it',
+    ]);
     const report = JSON.parse(readFileSync(artifacts.find((a) => a.name === 'validation_report.json')?.path as string, 'utf8'));
     expect(report.passed).toBe(true);
     expect(report.symbols.map((s: { symbol: string }) => s.symbol)).toEqual(['NVDA', 'TSLA']);

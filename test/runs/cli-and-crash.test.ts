@@ -194,6 +194,34 @@ describe('marketdesk run / runs while the app holds the stores', () => {
   });
 });
 
+describe('marketdesk run handed to an app that dies', () => {
+  it('says it lost the app and exits 1, instead of waiting forever', async () => {
+    const dir = dataDir();
+    const app = startMarketdesk(['serve', '--demo', '--port', '0'], { DATA_DIR: dir, CACHE_SYMBOLS: 'NVDA,TSLA' });
+    let run: ReturnType<typeof startMarketdesk> | null = null;
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/#token=\S+/.test(app.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      run = startMarketdesk(
+        ['run', '--symbols', 'NVDA,TSLA,AAPL', '--from', '2019-01-02', '--to', '2025-07-01', '--bar-size', '1 hour'],
+        { DATA_DIR: dir },
+      );
+      const started = run;
+      while (!/▸ extract/.test(started.stdout()) && Date.now() < deadline + 30_000) await new Promise((r) => setTimeout(r, 50));
+      expect(started.stdout()).toMatch(/the run is carried out there/);
+      app.child.kill('SIGKILL');
+      const code = await Promise.race([started.exited, new Promise((r) => setTimeout(() => r('still waiting'), 30_000))]);
+      expect(code).toBe(1);
+      expect(started.output()).toMatch(/Lost the connection to the app \(pid \d+\)/);
+      expect(started.output()).toMatch(/marketdesk runs show \d{8}-\d{6}-[0-9a-f]{6}/);
+    } finally {
+      run?.child.kill('SIGKILL');
+      app.child.kill('SIGKILL');
+      await app.exited;
+    }
+  });
+});
+
 describe('marketdesk runs while a marketdesk run holds the stores', () => {
   it('lists the run in progress, and a second run is refused naming it', async () => {
     const dir = dataDir();
@@ -252,12 +280,16 @@ describe('a crash in the middle of a run', () => {
     const runId = /Run (\S+) started/.exec(stdout)?.[1] as string;
     expect(runId).toBeTruthy();
 
+    // The app comes back a while later: the run still ends when it died, not when this was noticed.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const reopenedAt = Date.now();
     const t = await openTestWorkstation({}, { dataDir: dir });
     try {
       const run = t.ws.runs.tracker.get(runId);
       expect(run.status).toBe('interrupted');
-      expect(run.error).toMatch(/stopped while this run was in progress/);
+      expect(run.error).toMatch(/stopped while this run was in progress \(last recorded activity /);
       expect(run.endedAt).not.toBeNull();
+      expect(Date.parse(run.endedAt as string)).toBeLessThan(reopenedAt - 2_000);
       expect(run.tasks.find((x) => x.task === 'extract')?.status).toBe('interrupted');
       expect(t.logs.some((l) => l.msg.includes('marked interrupted') && (l.runIds as string[]).includes(runId))).toBe(true);
       // And a new run can start.

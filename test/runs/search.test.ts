@@ -85,6 +85,9 @@ describe('searching the run history', () => {
     expect(await ids('params.days <= 5')).toEqual([b]);
     expect(await ids('trigger = "scheduled"')).toEqual([b]);
     expect(await ids('params.symbols != "TSLA"')).toEqual([b]);
+    // Typed the way it comes to mind: text compares without regard to case.
+    expect(await ids('params.symbols = "tsla"')).toEqual([a, c].sort());
+    expect(await ids('params.symbols != "tsla"')).toEqual([b]);
     expect(await ids('params.symbols LIKE "NV%"')).toEqual([a]);
     // Booleans and dates compare the way they are written in the box.
     expect(await ids('params.debug = "false"')).toEqual([a]);

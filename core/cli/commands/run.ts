@@ -4,12 +4,14 @@ import type { EventPayload, MethodInput } from '../../api/contract';
 import { formatMetric, type LogEntryView } from '../../api/runs';
 import { SYMBOL_PATTERN } from '../../config/schema';
 import { BAR_SIZES, type BarSize } from '../../ibkr/types';
+import { errorMessage } from '../../platform';
 import type { RunDetail, RunSummary } from '../../runs';
 import { type RunningApp, serveForCli } from '../../server';
 import { type CliCommand, parseCommandArgs, UsageError } from '../command';
 import { openWorkstationOrApp } from '../runtime';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`${line}\n`);
 
 function parseSymbols(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
@@ -149,6 +151,9 @@ function printOutcome(
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+const LOST = 'lost';
+const POLL_MS = 2_000;
+const POLLS_BEFORE_LOST = 3;
 
 /** `marketdesk run` while the app holds the stores: the app runs it (same pipeline, same one-run-at-a-time rule). */
 async function runInApp(app: RunningApp, request: RunRequest, demoFlag: boolean): Promise<number> {
@@ -177,24 +182,45 @@ async function runInApp(app: RunningApp, request: RunRequest, demoFlag: boolean)
   const offLogs = client.on('runs.log', (entry) => {
     if (entry.runId === runId) progress.log(entry);
   });
+  let lostBecause: string | null = null;
+  const lose = (err: unknown) => {
+    lostBecause = errorMessage(err);
+    finished(LOST);
+  };
   const onSigint = () => {
     out('\nCancelling…');
-    if (runId) void client.call('runs.cancel', { runId }).catch(() => undefined);
+    // An app that no longer answers cannot cancel anything: stop waiting for it.
+    if (runId) void client.call('runs.cancel', { runId }).catch(lose);
   };
   // The event socket may miss the end (a reconnect): ask for the run's state now and then as well.
+  // An app that stops answering (killed, crashed) ends the wait after a few polls instead of never.
+  let unanswered = 0;
   const poll = setInterval(() => {
     if (runId)
       void client
         .call('runs.get', { runId })
-        .then((r) => FINISHED.has(r.status) && finished(r.status))
-        .catch(() => undefined);
-  }, 2_000);
+        .then((r) => {
+          unanswered = 0;
+          if (FINISHED.has(r.status)) finished(r.status);
+        })
+        .catch((err: unknown) => {
+          if (++unanswered >= POLLS_BEFORE_LOST) lose(err);
+        });
+  }, POLL_MS);
   try {
     runId = (await client.call('runs.trigger', request)).runId;
     progress.announce(runId);
     for (const e of early.splice(0)) if (e.runId === runId) onUpdate(e);
     process.once('SIGINT', onSigint);
     const status = await ended;
+    if (status === LOST) {
+      err(
+        `Lost the connection to the app (pid ${info.pid}): ${lostBecause}\n` +
+          `Run ${runId} did not report its end. Once Marketdesk is back, \`marketdesk runs show ${runId}\` tells what became of it` +
+          ' (a run cut off by a crash is marked interrupted at the next start).',
+      );
+      return 1;
+    }
     const run = await client.call('runs.get', { runId });
     const { artifacts } = await client.call('artifacts.list', { runId, limit: 5000 });
     printOutcome(run, artifacts);
