@@ -23,7 +23,14 @@ export const dashboardSummarySchema = z.object({
     port: z.number(),
     serverVersion: z.number().nullable(),
     accounts: z.array(z.string()),
+    /** Connected to the gateway, but IBKR's 1100 says it lost its link to IBKR's servers (until 1101/1102). */
+    connectivityLost: z.boolean(),
+    /** The last connectivity or farm notice (1100/1101/1102, 2103…), with its time. */
+    lastNotice: z.object({ code: z.number().nullable(), message: z.string(), at: z.string() }).nullable(),
     lastError: z.string().nullable(),
+    lastErrorAt: iso,
+    /** Whether lastError is a problem now. Connected (or offline on purpose in debug mode), it is history. */
+    lastErrorCurrent: z.boolean(),
   }),
   webhooks: z.object({
     available: z.boolean(),

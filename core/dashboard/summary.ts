@@ -77,6 +77,8 @@ export function createDashboard(deps: DashboardDeps) {
       ? 'offline (debug mode)'
       : (str(ibkr, 'state', 'status') ?? (ibkr ? 'unknown' : 'not available'));
     const connected = bool(ibkr, 'connected') ?? ibkrStatus === 'connected';
+    const lastErrorObject = pickObject(ibkr, 'lastError');
+    const notice = pickObject(ibkr, 'lastNotice');
     const lastRunRaw = firstOf(pickArray(runs, 'runs', 'items'));
     const cacheSymbols = cache ? new Set(cacheEntries.map((e) => String(e.symbol))).size : null;
     const cacheRows = cache ? cacheEntries.reduce((a, e) => a + (num(e, 'rows') ?? 0), 0) : null;
@@ -94,7 +96,15 @@ export function createDashboard(deps: DashboardDeps) {
         port: num(ibkr, 'port') ?? s.IB_PORT,
         serverVersion: num(ibkr, 'serverVersion'),
         accounts: (pickArray(ibkr, 'accounts', 'managedAccounts') ?? []).map(String),
-        lastError: str(ibkr, 'lastError') ?? str(pickObject(ibkr, 'lastError'), 'message'),
+        connectivityLost: connected && (bool(ibkr, 'connectivityLost') ?? false),
+        lastNotice: notice
+          ? { code: num(notice, 'code'), message: str(notice, 'message') ?? '', at: str(notice, 'at') ?? '' }
+          : null,
+        lastError: str(ibkr, 'lastError') ?? str(lastErrorObject, 'message'),
+        lastErrorAt: str(lastErrorObject, 'at'),
+        // Connected, the last error is from an earlier attempt or session; offline on purpose (debug mode), it is
+        // from before that. Either way it is history, not a current problem.
+        lastErrorCurrent: !connected && !bool(ibkr, 'offline'),
       },
       webhooks: {
         available: webhooks !== null,

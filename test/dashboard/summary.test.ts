@@ -59,4 +59,45 @@ describe('the dashboard summary', () => {
     expect(s.actions).toEqual({ reconnect: null, refreshCache: null, runNow: null, pauseScheduler: null, resumeScheduler: null });
     expect(s.disk.usedBytes).toBeGreaterThan(0);
   });
+
+  it('a gateway that reported 1100 is connected but degraded, and an error from before the connection is history', async () => {
+    opened = await openTestWorkstation({ WEBHOOK_PORT: '0' });
+    const ws = opened.ws;
+    let status: Record<string, unknown> = {
+      state: 'connected',
+      connected: true,
+      offline: false,
+      connectivityLost: true,
+      lastNotice: { code: 1100, message: 'Connectivity between IB and TWS has been lost.', at: '2025-03-03T14:02:00.000Z' },
+      lastError: {
+        code: null,
+        message: 'Cannot reach IB Gateway / TWS at 127.0.0.1:4002 (ECONNREFUSED)',
+        at: '2025-03-03T08:00:00.000Z',
+      },
+    };
+    const dashboard = createDashboard({
+      settings: () => ws.settings.get(),
+      demo: false,
+      dataDir: () => ws.dataDir,
+      has: (method) => method === 'ibkr.status',
+      call: async () => ({ ok: true, result: status }),
+    });
+    expect((await dashboard.summary()).ibkr).toMatchObject({
+      status: 'connected',
+      connected: true,
+      connectivityLost: true,
+      lastNotice: { code: 1100, at: '2025-03-03T14:02:00.000Z' },
+      lastError: 'Cannot reach IB Gateway / TWS at 127.0.0.1:4002 (ECONNREFUSED)',
+      lastErrorAt: '2025-03-03T08:00:00.000Z',
+      lastErrorCurrent: false,
+    });
+
+    // Disconnected, the same error is the current problem, and "link lost" no longer applies.
+    status = { ...status, state: 'disconnected', connected: false };
+    expect((await dashboard.summary()).ibkr).toMatchObject({ connected: false, connectivityLost: false, lastErrorCurrent: true });
+
+    // Offline on purpose (debug mode): the old error is history too.
+    status = { ...status, offline: true };
+    expect((await dashboard.summary()).ibkr).toMatchObject({ status: 'offline (debug mode)', lastErrorCurrent: false });
+  });
 });

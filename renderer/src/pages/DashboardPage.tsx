@@ -1,7 +1,7 @@
 /** Dashboard: IBKR, webhooks, scheduler, cache, debug mode and disk at a glance; each card links to its page. */
 import { type ReactNode, useEffect, useState } from 'react';
 import { FirstRun } from '../components/dashboard/FirstRun';
-import { bytes, count, percent, relative } from '../components/dashboard/format';
+import { bytes, clock, count, percent, relative } from '../components/dashboard/format';
 import { type PageId, useApp } from '../stores/app';
 import { followDashboard, useDashboard } from '../stores/dashboard';
 import '../components/dashboard/dashboard.css';
@@ -40,8 +40,9 @@ function Row({ label, children, testId }: { label: string; children: ReactNode; 
   );
 }
 
-function Pill({ ok, children }: { ok: boolean | null; children: ReactNode }) {
-  return <span className={`dash-pill ${ok === null ? 'muted' : ok ? 'ok' : 'bad'}`}>{children}</span>;
+/** ok: green, false: red, 'warn': amber (working, but degraded), null: not available. */
+function Pill({ ok, children }: { ok: boolean | 'warn' | null; children: ReactNode }) {
+  return <span className={`dash-pill ${ok === null ? 'muted' : ok === 'warn' ? 'warn' : ok ? 'ok' : 'bad'}`}>{children}</span>;
 }
 
 export default function DashboardPage() {
@@ -83,7 +84,11 @@ export default function DashboardPage() {
           title="IBKR connection"
           page="settings"
           linkText="Connection settings"
-          state={<Pill ok={ibkr.available ? ibkr.connected : null}>{ibkr.status}</Pill>}
+          state={
+            <Pill ok={!ibkr.available ? null : ibkr.connectivityLost ? 'warn' : ibkr.connected}>
+              {ibkr.connectivityLost ? `${ibkr.status} · link lost (1100)` : ibkr.status}
+            </Pill>
+          }
         >
           <Row label="Gateway">
             <code>{`${ibkr.host}:${ibkr.port}`}</code>
@@ -94,7 +99,22 @@ export default function DashboardPage() {
           <Row label="Accounts" testId="ibkr-accounts">
             {ibkr.accounts.length ? ibkr.accounts.join(', ') : '—'}
           </Row>
-          {ibkr.lastError && <p className="bad small">{ibkr.lastError}</p>}
+          {ibkr.connectivityLost && (
+            <p className="warn small" data-testid="ibkr-notice" title={ibkr.lastNotice?.message}>
+              IB Gateway lost its link to IBKR servers (1100)
+              {ibkr.lastNotice?.at ? ` at ${clock(ibkr.lastNotice.at)}` : ''}; waiting for IBKR to restore it (1101/1102).
+            </p>
+          )}
+          {ibkr.lastError &&
+            (ibkr.lastErrorCurrent ? (
+              <p className="bad small" data-testid="ibkr-last-error">
+                {ibkr.lastError}
+              </p>
+            ) : (
+              <p className="muted small" data-testid="ibkr-last-error" title={ibkr.lastErrorAt ?? ''}>
+                last error at {clock(ibkr.lastErrorAt)}: {ibkr.lastError}
+              </p>
+            ))}
           <div className="actions">
             <button
               type="button"

@@ -268,15 +268,18 @@ export default function MarketDataPage() {
 
 function IbkrStatus({ status }: { status: ReturnType<typeof useMarketData.getState>['ibkr'] }) {
   const state = status?.state ?? 'unknown';
-  const cls = state === 'connected' ? 'ok' : state === 'disconnected' ? 'bad' : 'warn';
+  const linkLost = status?.linkLost ?? false;
+  const cls = linkLost ? 'warn' : state === 'connected' ? 'ok' : state === 'disconnected' ? 'bad' : 'warn';
+  const text = linkLost ? `IBKR ${state} — gateway lost its link to IBKR servers (1100)` : `IBKR ${state}`;
   return (
     <span
       className="ibkr-status"
       data-testid="ibkr-status"
       data-state={state}
-      title={[status?.detail, status?.error].filter(Boolean).join('\n')}
+      data-link={linkLost ? 'lost' : 'ok'}
+      title={[text, status?.detail, status?.error, status?.notice && `Last notice: ${status.notice}`].filter(Boolean).join('\n')}
     >
-      <span className={cls}>●</span> IBKR {state}
+      <span className={cls}>●</span> <span className={linkLost ? 'warn' : undefined}>{text}</span>
       {status?.error && <span className="bad small"> · {status.error}</span>}
     </span>
   );

@@ -64,6 +64,8 @@ export function followDashboard(): () => void {
   const timer = setInterval(() => void load(), 5000);
   const offs = [
     api.on('settings.changed', () => void load()),
+    // Connects, drops and IBKR's connectivity notices show at once, not on the next tick.
+    api.on('ibkr.status', () => void load()),
     api.on('cache.progress', (p) => {
       if (p.kind === 'overall')
         useDashboard.setState({ refresh: { done: p.symbolsDone, total: p.symbolsTotal, failed: p.failed } });

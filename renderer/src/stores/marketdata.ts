@@ -28,6 +28,10 @@ export interface IbkrStatusView {
   state: string;
   detail: string | null;
   error: string | null;
+  /** Connected to the gateway, but IBKR's 1100 says the gateway has no link to IBKR's servers. */
+  linkLost: boolean;
+  /** The last connectivity or farm notice, e.g. "1100 at 14:02: Connectivity between IB and TWS has been lost". */
+  notice: string | null;
 }
 
 export interface RefreshView {
@@ -150,7 +154,7 @@ export const useMarketData = create<MarketDataState>((set, get) => ({
     try {
       get().setIbkrStatus(await api.call('ibkr.status', {}));
     } catch (err) {
-      set({ ibkr: { state: 'unknown', detail: null, error: (err as Error).message } });
+      set({ ibkr: { state: 'unknown', detail: null, error: (err as Error).message, linkLost: false, notice: null } });
     }
   },
 
@@ -167,6 +171,17 @@ export const useMarketData = create<MarketDataState>((set, get) => ({
       s.state !== 'connected' && s.lastError
         ? `${s.lastError.message}${s.lastError.code ? ` (IBKR ${s.lastError.code})` : ''}`
         : null;
-    set({ ibkr: { state: s.offline ? 'offline' : s.state, detail, error } });
+    const notice = s.lastNotice
+      ? `${s.lastNotice.code ? `${s.lastNotice.code} ` : ''}at ${new Date(s.lastNotice.at).toLocaleTimeString()}: ${s.lastNotice.message}`
+      : null;
+    set({
+      ibkr: {
+        state: s.offline ? 'offline' : s.state,
+        detail,
+        error,
+        linkLost: s.state === 'connected' && s.connectivityLost,
+        notice,
+      },
+    });
   },
 }));

@@ -37,3 +37,13 @@ export function relative(iso: string | null | undefined, now = Date.now()): stri
           : `${Math.round(abs / 86400)} d`;
   return s >= 0 ? `in ${text}` : `${text} ago`;
 }
+
+/** When something happened: "14:02:05" today, "3 Mar, 14:02" before; the ISO time belongs in the title attribute. */
+export function clock(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  return t.toDateString() === new Date(now).toDateString()
+    ? t.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    : t.toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
