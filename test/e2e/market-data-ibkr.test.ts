@@ -1,4 +1,4 @@
-/** The IBKR status as a trader reads it on the Market Data page and the Dashboard: degraded links, old errors. */
+/** The IBKR status as a trader reads it on the Market Data page and the Dashboard: degraded links, old errors, long errors. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ServedApp, startServedApp } from './support';
 
@@ -53,5 +53,31 @@ describe('IBKR status on the Market Data page and the Dashboard', () => {
     await page.click('[data-testid="nav-market-data"]');
     await expect.poll(() => status.getAttribute('data-link'), { timeout: 10_000 }).toBe('ok');
     expect(await status.textContent()).toMatch(/IBKR connected$/);
+  });
+
+  it('a long IBKR error wraps under the header: the page stays beside the sidebar and Clear… stays on screen', async () => {
+    // Nothing listens on port 1: the status carries IBKR's long "Cannot reach IB Gateway…" error.
+    app = await startServedApp({ env: { IB_PORT: '1', WEBHOOK_PORT: '0', CACHE_SYMBOLS: 'NVDA' }, path: 'market-data' });
+    const { page } = app;
+    await page.setViewportSize({ width: 1100, height: 800 });
+    await expect
+      .poll(() => page.locator('[data-testid="ibkr-error"]').textContent(), { timeout: 10_000 })
+      .toMatch(/Cannot reach IB Gateway.*ECONNREFUSED.*API enabled on that port/);
+    expect(await page.locator('[data-testid="ibkr-status"]').getAttribute('title')).toContain('ECONNREFUSED');
+
+    const viewport = { width: 1100, height: 800 };
+    const sidebar = await page.locator('nav.sidebar').boundingBox();
+    const header = await page.locator('[data-testid="page-market-data"] .page-header').boundingBox();
+    const clearButton = await page.locator('[data-testid="cache-clear"]').boundingBox();
+    if (!sidebar || !header || !clearButton) throw new Error('layout boxes missing');
+    expect(header.x).toBeGreaterThanOrEqual(sidebar.x + sidebar.width);
+    expect(clearButton.x).toBeGreaterThanOrEqual(sidebar.x + sidebar.width);
+    expect(clearButton.x + clearButton.width).toBeLessThanOrEqual(viewport.width);
+    const overflow = await page.evaluate(() => {
+      const main = document.querySelector('main.content') as HTMLElement;
+      return { main: main.scrollWidth - main.clientWidth, doc: document.documentElement.scrollWidth - window.innerWidth };
+    });
+    expect(overflow).toEqual({ main: 0, doc: 0 });
+    await app.screenshot('market-data-long-error');
   });
 });

@@ -22,7 +22,11 @@ const CSS = `
 .market-data .confirm { display: flex; justify-content: space-between; align-items: center; gap: 12px; border-color: var(--bad); }
 .market-data .md-progress-head { display: flex; justify-content: space-between; margin-bottom: 6px; }
 .market-data .md-symbols { list-style: none; padding: 0; margin: 8px 0 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 2px 16px; font-size: 12.5px; }
-.market-data .ibkr-status { font-size: 12.5px; white-space: nowrap; }
+.market-data .page-header h1 { flex: none; }
+.market-data .page-header .actions { min-width: 0; }
+.market-data .page-header button { flex: none; }
+.market-data .ibkr-status { font-size: 12.5px; white-space: nowrap; min-width: 0; overflow: hidden; text-overflow: ellipsis; }
+.market-data .ibkr-error { margin: -4px 0 12px; font-size: 12.5px; overflow-wrap: anywhere; }
 .market-data .md-summary { margin: 10px 0 0; }
 `;
 
@@ -132,6 +136,11 @@ export default function MarketDataPage() {
           </button>
         </div>
       </div>
+      {ibkr?.error && (
+        <p className="bad ibkr-error" data-testid="ibkr-error">
+          {ibkr.error}
+        </p>
+      )}
 
       {confirm && (
         <div className="card confirm" data-testid="clear-confirm" role="alertdialog">
@@ -266,6 +275,7 @@ export default function MarketDataPage() {
   );
 }
 
+/** One line in the header (ellipsised, all of it in the tooltip); the error itself wraps below the header. */
 function IbkrStatus({ status }: { status: ReturnType<typeof useMarketData.getState>['ibkr'] }) {
   const state = status?.state ?? 'unknown';
   const linkLost = status?.linkLost ?? false;
@@ -280,7 +290,6 @@ function IbkrStatus({ status }: { status: ReturnType<typeof useMarketData.getSta
       title={[text, status?.detail, status?.error, status?.notice && `Last notice: ${status.notice}`].filter(Boolean).join('\n')}
     >
       <span className={cls}>●</span> <span className={linkLost ? 'warn' : undefined}>{text}</span>
-      {status?.error && <span className="bad small"> · {status.error}</span>}
     </span>
   );
 }
