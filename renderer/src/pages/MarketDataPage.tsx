@@ -6,7 +6,14 @@ import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api';
 import { CandleChart, type ChartColumns } from '../components/CandleChart';
 import { useApp } from '../stores/app';
-import { BAR_SIZE_CHOICES, type CacheEntryView, RANGES, type RangeId, useMarketData } from '../stores/marketdata';
+import {
+  BAR_SIZE_CHOICES,
+  type CacheEntryView,
+  RANGES,
+  type RangeId,
+  type SeriesSelection,
+  useMarketData,
+} from '../stores/marketdata';
 
 const DAY_MS = 86_400_000;
 
@@ -26,6 +33,7 @@ const CSS = `
 .market-data .page-header .actions { min-width: 0; }
 .market-data .page-header button { flex: none; }
 .market-data .ibkr-status { font-size: 12.5px; white-space: nowrap; min-width: 0; overflow: hidden; text-overflow: ellipsis; }
+.market-data .md-tag { display: inline-block; margin-left: 6px; padding: 0 5px; border-radius: 4px; border: 1px solid var(--border); color: var(--warn); font-size: 11px; }
 .market-data .ibkr-error { margin: -4px 0 12px; font-size: 12.5px; overflow-wrap: anywhere; }
 .market-data .md-summary { margin: 10px 0 0; }
 `;
@@ -61,6 +69,9 @@ export default function MarketDataPage() {
   const symbol = selected?.symbol;
   const barSize = selected?.barSize ?? '1 day';
   const dataType = selected?.dataType ?? 'TRADES';
+  const exchange = selected?.exchange;
+  const useRTH = selected?.useRTH ?? true;
+  const seriesTags = tagsOf(exchange, useRTH, list?.exchange);
   const lastRefreshDone = refresh?.summary ? refresh.jobId : null;
 
   // Load the chart whenever the series or range changes, and after a refresh finishes.
@@ -76,13 +87,15 @@ export default function MarketDataPage() {
         symbol,
         barSize: barSize as never,
         dataType: dataType as never,
+        ...(exchange ? { exchange } : {}),
+        useRTH,
         ...(days > 0 ? { from: Date.now() - days * DAY_MS } : {}),
       })
       .then((res) => {
         if (cancelled) return;
         const info =
           res.count === 0
-            ? `No cached ${barSize} bars of ${symbol} in this range. Refresh to fetch them.`
+            ? `No cached ${barSize}${seriesTags.map((t) => ` ${t}`).join('')} bars of ${symbol} in this range. Refresh to fetch them.`
             : `${res.count.toLocaleString()} bars`;
         setChart({ columns: res.columns, requestedAt, info, error: null });
       })
@@ -92,7 +105,7 @@ export default function MarketDataPage() {
     return () => {
       cancelled = true;
     };
-  }, [symbol, barSize, dataType, range, lastRefreshDone]);
+  }, [symbol, barSize, dataType, exchange, useRTH, range, lastRefreshDone]);
 
   const onDrawn = useCallback((info: { bars: number; ms: number }) => setDrawn(info), []);
 
@@ -206,9 +219,11 @@ export default function MarketDataPage() {
                   key={r.id}
                   data-testid={`cache-row-${r.symbol}`}
                   data-bar-size={r.barSize}
+                  data-exchange={r.exchange}
+                  data-use-rth={String(r.useRTH)}
                   data-rows={r.rows}
-                  className={selected?.symbol === r.symbol && selected.barSize === r.barSize ? 'selected' : undefined}
-                  onClick={() => select(r.symbol, r.barSize, r.dataType)}
+                  className={isSelected(selected, r, list?.exchange) ? 'selected' : undefined}
+                  onClick={() => select(r)}
                   style={{ cursor: 'pointer' }}
                 >
                   <td>
@@ -216,6 +231,11 @@ export default function MarketDataPage() {
                     <div className="muted small">
                       {r.barSize}
                       {r.dataType !== 'TRADES' ? ` · ${r.dataType}` : ''}
+                      {tagsOf(r.exchange, r.useRTH, list?.exchange).map((t) => (
+                        <span key={t} className="md-tag">
+                          {t}
+                        </span>
+                      ))}
                     </div>
                   </td>
                   <td>{r.rows > 0 ? r.rows.toLocaleString() : <span className="muted">not cached</span>}</td>
@@ -237,7 +257,12 @@ export default function MarketDataPage() {
 
         <div className="card md-chart">
           <div className="md-toolbar">
-            <strong data-testid="chart-title">{symbol ?? 'No symbol'}</strong>
+            <span>
+              <strong data-testid="chart-title">{symbol ?? 'No symbol'}</strong>{' '}
+              <span className="muted small" data-testid="chart-series">
+                {[barSize, ...(dataType !== 'TRADES' ? [dataType] : []), ...seriesTags].join(' · ')}
+              </span>
+            </span>
             <label>
               Range{' '}
               <select data-testid="range-picker" value={range} onChange={(e) => setRange(e.target.value as RangeId)}>
@@ -335,6 +360,8 @@ interface Row {
   symbol: string;
   barSize: string;
   dataType: string;
+  exchange: string;
+  useRTH: boolean;
   rows: number;
   firstTs: string | null;
   lastTs: string | null;
@@ -350,6 +377,8 @@ function listRows(list: ReturnType<typeof useMarketData.getState>['list']): Row[
     symbol: e.symbol,
     barSize: e.barSize,
     dataType: e.dataType,
+    exchange: e.exchange,
+    useRTH: e.useRTH,
     rows: e.rows,
     firstTs: e.firstTs,
     lastTs: e.lastTs,
@@ -363,6 +392,8 @@ function listRows(list: ReturnType<typeof useMarketData.getState>['list']): Row[
         symbol: s,
         barSize: '1 day',
         dataType: 'TRADES',
+        exchange: list.exchange,
+        useRTH: true,
         rows: 0,
         firstTs: null,
         lastTs: null,
@@ -372,6 +403,22 @@ function listRows(list: ReturnType<typeof useMarketData.getState>['list']): Row[
     }
   }
   return rows.sort((a, b) => a.symbol.localeCompare(b.symbol));
+}
+
+/** What sets a series apart from the cache's default one: its exchange, and all hours instead of regular hours. */
+function tagsOf(exchange: string | undefined, useRTH: boolean, defaultExchange: string | undefined): string[] {
+  return [...(exchange && exchange !== defaultExchange ? [exchange] : []), ...(useRTH ? [] : ['all hours'])];
+}
+
+function isSelected(selected: SeriesSelection | null, r: Row, defaultExchange: string | undefined): boolean {
+  return (
+    selected !== null &&
+    selected.symbol === r.symbol &&
+    selected.barSize === r.barSize &&
+    selected.dataType === r.dataType &&
+    (selected.exchange ?? defaultExchange) === r.exchange &&
+    (selected.useRTH ?? true) === r.useRTH
+  );
 }
 
 function ago(iso: string): string {

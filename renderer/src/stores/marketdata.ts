@@ -24,6 +24,15 @@ export type RangeId = (typeof RANGES)[number]['id'];
 
 export const BAR_SIZE_CHOICES = ['1 min', '5 mins', '15 mins', '1 hour', '1 day', '1 week'] as const;
 
+/** One cached series as the page selects it; exchange/useRTH absent = the cache's defaults. */
+export interface SeriesSelection {
+  symbol: string;
+  barSize: string;
+  dataType: string;
+  exchange?: string;
+  useRTH?: boolean;
+}
+
 export interface IbkrStatusView {
   state: string;
   detail: string | null;
@@ -46,13 +55,14 @@ export interface RefreshView {
 interface MarketDataState {
   list: CacheList | null;
   listError: string | null;
-  selected: { symbol: string; barSize: string; dataType: string } | null;
+  selected: SeriesSelection | null;
   range: RangeId;
   refresh: RefreshView | null;
   refreshError: string | null;
   ibkr: IbkrStatusView | null;
   load(): Promise<void>;
-  select(symbol: string, barSize?: string, dataType?: string): void;
+  /** Selects a series; what is not given keeps the current bar size / data type, and the cache's default exchange and hours. */
+  select(series: Pick<SeriesSelection, 'symbol'> & Partial<SeriesSelection>): void;
   setRange(range: RangeId): void;
   setBarSize(barSize: string): void;
   startRefresh(symbols?: string[]): Promise<void>;
@@ -78,7 +88,16 @@ export const useMarketData = create<MarketDataState>((set, get) => ({
       set({ list, listError: null });
       if (!selected) {
         const first = list.entries[0];
-        if (first) set({ selected: { symbol: first.symbol, barSize: first.barSize, dataType: first.dataType } });
+        if (first)
+          set({
+            selected: {
+              symbol: first.symbol,
+              barSize: first.barSize,
+              dataType: first.dataType,
+              exchange: first.exchange,
+              useRTH: first.useRTH,
+            },
+          });
         else if (list.symbols[0]) set({ selected: { symbol: list.symbols[0], barSize: '1 day', dataType: 'TRADES' } });
       }
     } catch (err) {
@@ -86,10 +105,16 @@ export const useMarketData = create<MarketDataState>((set, get) => ({
     }
   },
 
-  select(symbol, barSize, dataType) {
+  select({ symbol, barSize, dataType, exchange, useRTH }) {
     const current = get().selected;
     set({
-      selected: { symbol, barSize: barSize ?? current?.barSize ?? '1 day', dataType: dataType ?? current?.dataType ?? 'TRADES' },
+      selected: {
+        symbol,
+        barSize: barSize ?? current?.barSize ?? '1 day',
+        dataType: dataType ?? current?.dataType ?? 'TRADES',
+        exchange,
+        useRTH,
+      },
     });
   },
 
