@@ -68,6 +68,9 @@ describe('Market Data page (demo gateway)', () => {
     await page.click('[data-testid="clear-confirm-yes"]');
     await expect.poll(() => page.locator('[data-testid="cache-message"]').textContent()).toMatch(/Deleted \d+ bars/);
     await expect.poll(() => page.locator('[data-testid="cache-row-TSLA"]').getAttribute('data-rows')).toBe('0');
+    // The chart showed TSLA: its deleted bars are gone from it too.
+    await expect.poll(() => page.locator('[data-testid="chart"]').getAttribute('data-bars')).toBe('0');
+    expect(await page.locator('[data-testid="chart-info"]').textContent()).toMatch(/No cached 1 day bars of TSLA/);
     // (The shell's meta CSP notice about frame-ancestors is the browser's, not this page's.)
     expect(app.pageErrors.filter((e) => !/frame-ancestors/.test(e))).toEqual([]);
   });

@@ -52,6 +52,8 @@ export default function MarketDataPage() {
   const [confirm, setConfirm] = useState<null | { symbol?: string }>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [drawn, setDrawn] = useState<{ bars: number; ms: number } | null>(null);
+  // Bumped after every Clear: the charted bars may be among the deleted ones.
+  const [clears, setClears] = useState(0);
 
   useEffect(() => {
     void load();
@@ -74,8 +76,8 @@ export default function MarketDataPage() {
   const seriesTags = tagsOf(exchange, useRTH, list?.exchange);
   const lastRefreshDone = refresh?.summary ? refresh.jobId : null;
 
-  // Load the chart whenever the series or range changes, and after a refresh finishes.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: lastRefreshDone re-triggers the load on purpose
+  // Load the chart whenever the series or range changes, and after a refresh or a clear finishes.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: lastRefreshDone and clears re-trigger the load on purpose
   useEffect(() => {
     if (!symbol) return;
     const requestedAt = performance.now();
@@ -105,7 +107,7 @@ export default function MarketDataPage() {
     return () => {
       cancelled = true;
     };
-  }, [symbol, barSize, dataType, exchange, useRTH, range, lastRefreshDone]);
+  }, [symbol, barSize, dataType, exchange, useRTH, range, lastRefreshDone, clears]);
 
   const onDrawn = useCallback((info: { bars: number; ms: number }) => setDrawn(info), []);
 
@@ -179,7 +181,8 @@ export default function MarketDataPage() {
                 setConfirm(null);
                 clear(scope)
                   .then((m) => setMessage(m))
-                  .catch((err: Error) => setMessage(err.message));
+                  .catch((err: Error) => setMessage(err.message))
+                  .finally(() => setClears((n) => n + 1));
               }}
             >
               Delete
