@@ -1,5 +1,7 @@
 /** The renderer's view of the contract: browser-safe (no Node modules), types and the client only. */
 
+/** IBKR's longest request span per bar size: the UI sizes its refreshes with it. */
+export { isBarSize, maxDuration } from '../ibkr/durations';
 export { queuedSymbolProgress } from './cache';
 export { ApiCallError, ApiClient, type ApiTransport, httpTransport } from './client';
 export type {

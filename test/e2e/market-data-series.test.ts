@@ -1,10 +1,10 @@
-/** Series of one symbol that differ by trading hours or exchange, on the Market Data page. */
+/** Series of one symbol that differ by trading hours or exchange, and what Refresh fetches, on the Market Data page. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ServedApp, startServedApp } from './support';
 
 const DAY_MS = 86_400_000;
 
-describe('Market Data page: which series is listed and charted', () => {
+describe('Market Data page: which series is listed, charted and refreshed', () => {
   let app: ServedApp | undefined;
   afterEach(async () => {
     await app?.close();
@@ -52,5 +52,34 @@ describe('Market Data page: which series is listed and charted', () => {
       else expect(await page.locator('[data-testid="chart-series"]').textContent()).not.toMatch(/all hours|ARCA/);
     }
     await app.screenshot('market-data-series');
+  });
+
+  it('Refresh fetches the range the picker shows, and says so when a small bar size caps it', async () => {
+    app = await startServedApp({ demo: true, env: { CACHE_SYMBOLS: 'NVDA' }, path: 'market-data' });
+    const now = Date.now();
+    await app.ws.barCache.getOrFetch('NVDA', now - 10 * DAY_MS, now, '1 hour');
+    const { page } = app;
+    await page.reload();
+    await page.click('[data-testid="cache-row-NVDA"][data-bar-size="1 hour"]');
+    await page.selectOption('[data-testid="range-picker"]', '3M');
+    expect(await page.locator('[data-testid="refresh-scope"]').textContent()).toBe('Refresh fetches the last 3 months');
+    await page.click('[data-testid="cache-refresh"]');
+    await page.waitForSelector('[data-testid="refresh-progress"][data-done="true"]', { timeout: 30_000 });
+    const list = await app.ws.dispatcher.call('cache.list', {});
+    if (!list.ok) throw new Error(list.error.message);
+    const entry = (list.result as { entries: { symbol: string; barSize: string; firstTs: string | null }[] }).entries.find(
+      (e) => e.symbol === 'NVDA' && e.barSize === '1 hour',
+    );
+    // Three months back, not the five days every intraday refresh used to fetch.
+    expect(Date.parse(entry?.firstTs ?? '')).toBeLessThan(now - 80 * DAY_MS);
+
+    // One-minute bars over a year would be hundreds of IBKR requests per symbol: capped, and the page says so.
+    await page.selectOption('[data-testid="barsize-picker"]', '1 min');
+    await page.selectOption('[data-testid="range-picker"]', '1Y');
+    expect(await page.locator('[data-testid="refresh-scope"]').textContent()).toMatch(
+      /^Refresh fetches the last 60 days \(capped for 1 min bars\)$/,
+    );
+    expect(await page.locator('[data-testid="cache-refresh"]').getAttribute('title')).toContain('last 60 days of 1 min bars');
+    await app.screenshot('market-data-refresh-scope');
   });
 });

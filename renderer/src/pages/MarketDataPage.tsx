@@ -11,6 +11,7 @@ import {
   type CacheEntryView,
   RANGES,
   type RangeId,
+  refreshDays,
   type SeriesSelection,
   useMarketData,
 } from '../stores/marketdata';
@@ -113,6 +114,8 @@ export default function MarketDataPage() {
 
   const rows = listRows(list);
   const running = refresh !== null && refresh.summary === null;
+  const refreshScope = refreshDays(range, barSize);
+  const refreshSpan = daysLabel(refreshScope.days);
 
   return (
     <section className="page market-data" data-testid="page-market-data">
@@ -140,7 +143,7 @@ export default function MarketDataPage() {
             title={
               debugMode
                 ? 'Refresh is off in DEBUG MODE (offline replay)'
-                : 'Fetch what is missing or stale for every symbol in CACHE_SYMBOLS'
+                : `Fetch what is missing or stale in the last ${refreshSpan} of ${barSize}${seriesTags.map((t) => ` ${t}`).join('')} bars for every symbol in CACHE_SYMBOLS`
             }
             onClick={() => void startRefresh()}
           >
@@ -286,6 +289,10 @@ export default function MarketDataPage() {
                 ))}
               </select>
             </label>
+            <span className={`small ${refreshScope.capped ? 'warn' : 'muted'}`} data-testid="refresh-scope">
+              Refresh fetches the last {refreshSpan}
+              {refreshScope.capped ? ` (capped for ${barSize} bars)` : ''}
+            </span>
             <span className="muted small" data-testid="chart-info">
               {chart.error ? <span className="bad">{chart.error}</span> : chart.info}
               {drawn && drawn.bars > 0 ? ` · drawn in ${drawn.ms} ms` : ''}
@@ -422,6 +429,10 @@ function isSelected(selected: SeriesSelection | null, r: Row, defaultExchange: s
     (selected.exchange ?? defaultExchange) === r.exchange &&
     (selected.useRTH ?? true) === r.useRTH
   );
+}
+
+function daysLabel(days: number): string {
+  return RANGES.find((r) => r.days === days)?.label ?? `${days.toLocaleString()} days`;
 }
 
 function ago(iso: string): string {

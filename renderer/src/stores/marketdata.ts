@@ -3,8 +3,10 @@
  * status. Bars themselves are NOT kept here (they go from the API response straight to the chart).
  */
 import { create } from 'zustand';
-import { type MethodOutput, queuedSymbolProgress } from '../../../core/api/browser';
+import { isBarSize, type MethodOutput, maxDuration, queuedSymbolProgress } from '../../../core/api/browser';
 import { api } from '../api';
+
+const DAY_MS = 86_400_000;
 
 type CacheList = MethodOutput<'cache.list'>;
 export type CacheEntryView = CacheList['entries'][number];
@@ -23,6 +25,22 @@ export const RANGES = [
 export type RangeId = (typeof RANGES)[number]['id'];
 
 export const BAR_SIZE_CHOICES = ['1 min', '5 mins', '15 mins', '1 hour', '1 day', '1 week'] as const;
+
+/** What Refresh fetches when the picker says "All cached": a year, as cache.refresh does by default. */
+const REFRESH_ALL_DAYS = 366;
+/**
+ * At most this many IBKR requests per symbol in one UI Refresh: a year of 1-minute bars is 366 one-day
+ * requests per symbol, and the UI refreshes every CACHE_SYMBOL at once. 60 is IBKR's allowance per
+ * 10 minutes for small bars; `marketdesk cache populate --days-back` has no such cap.
+ */
+const REFRESH_MAX_REQUESTS = 60;
+
+/** The days back a Refresh of `barSize` fetches for the picked range, and whether the cap cut it. */
+export function refreshDays(range: RangeId, barSize: string): { days: number; capped: boolean } {
+  const picked = RANGES.find((r) => r.id === range)?.days || REFRESH_ALL_DAYS;
+  const cap = isBarSize(barSize) ? Math.floor((REFRESH_MAX_REQUESTS * maxDuration(barSize).ms) / DAY_MS) : picked;
+  return picked > cap ? { days: Math.max(1, cap), capped: true } : { days: picked, capped: false };
+}
 
 /** One cached series as the page selects it; exchange/useRTH absent = the cache's defaults. */
 export interface SeriesSelection {
@@ -130,12 +148,16 @@ export const useMarketData = create<MarketDataState>((set, get) => ({
   async startRefresh(symbols) {
     set({ refreshError: null });
     try {
-      const selected = get().selected;
+      const { selected, range } = get();
       const barSize = selected?.barSize ?? '1 day';
+      // The series the chart shows (bar size, data type, exchange, hours), over the range the picker shows.
       const { jobId, symbols: list } = await api.call('cache.refresh', {
         ...(symbols ? { symbols } : {}),
         barSize: barSize as never,
-        daysBack: barSize === '1 day' || barSize === '1 week' ? 365 : 5,
+        daysBack: refreshDays(range, barSize).days,
+        ...(selected?.dataType ? { dataType: selected.dataType as never } : {}),
+        ...(selected?.exchange ? { exchange: selected.exchange } : {}),
+        ...(selected?.useRTH !== undefined ? { useRTH: selected.useRTH } : {}),
       });
       const current = get().refresh;
       // Progress events may have arrived before the call returned: keep them.
