@@ -8,9 +8,11 @@ export function trayStatusLines(summary: DashboardSummary | null, problem: strin
   if (problem) return [`Core stopped: ${problem.split('\n')[0].slice(0, 120)}`];
   if (!summary) return ['Core: starting…'];
   const ib = summary.ibkr;
-  const ibkr = ib.connected
-    ? `IBKR: connected (${ib.host}:${ib.port}${ib.accounts.length ? `, ${ib.accounts.join(', ')}` : ''})`
-    : `IBKR: ${ib.available ? ib.status : 'not configured'}`;
+  const ibkr = !ib.connected
+    ? `IBKR: ${ib.available ? ib.status : 'not configured'}`
+    : ib.connectivityLost
+      ? `IBKR: gateway connected, but it lost its link to IBKR (${ib.lastNotice?.code ?? 1100})`
+      : `IBKR: connected (${ib.host}:${ib.port}${ib.accounts.length ? `, ${ib.accounts.join(', ')}` : ''})`;
   const wh = summary.webhooks;
   const webhooks = !wh.available
     ? 'Webhooks: not available'

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FromHost, ToHost } from '../../core/api';
+import type { DashboardSummary } from '../../core/api/dashboard';
 import {
   DEFAULT_WINDOW_STATE,
   fitToDisplays,
@@ -15,6 +16,7 @@ import {
   splitSecretPatch,
 } from '../../core/desktop';
 import { ManualClock } from '../../core/platform';
+import { trayStatusLines } from '../../electron/tray';
 import { removeDir, tempDir } from '../support/workstation';
 
 const dirs: string[] = [];
@@ -141,5 +143,20 @@ describe('a core that keeps crashing', () => {
     expect(notices.at(-1)?.title).toBe('Marketdesk core keeps crashing');
     expect(await host.call('system.status', {})).toMatchObject({ ok: false, error: { code: 'host_unavailable' } });
     expect(children).toHaveLength(3);
+  });
+});
+
+describe('tray status', () => {
+  it('says when the gateway is connected but has lost its link to IBKR (1100)', () => {
+    const ibkr = { available: true, status: 'connected', connected: true, host: '127.0.0.1', port: 4002, accounts: ['DU1'] };
+    const summary = (lost: boolean) =>
+      ({
+        debugMode: false,
+        ibkr: { ...ibkr, connectivityLost: lost, lastNotice: lost ? { code: 1100, message: 'lost', at: '' } : null },
+        webhooks: { available: false },
+        scheduler: { lastRun: null },
+      }) as unknown as DashboardSummary;
+    expect(trayStatusLines(summary(false))[0]).toBe('IBKR: connected (127.0.0.1:4002, DU1)');
+    expect(trayStatusLines(summary(true))[0]).toBe('IBKR: gateway connected, but it lost its link to IBKR (1100)');
   });
 });
