@@ -1,37 +1,55 @@
-/** Preview of one artifact: CSV/Parquet as a table (read by DuckDB), JSON highlighted; the first rows, then "Load all". */
-import { useEffect, useState } from 'react';
+/**
+ * Preview of one artifact: CSV/Parquet as a table (read by DuckDB), JSON highlighted; the first rows, then
+ * "Load all" (up to 100,000 rows, rendered a window at a time), and how many rows the cap left out.
+ */
+import { useEffect, useRef, useState } from 'react';
 import type { MethodOutput } from '../../../../core/api/browser';
 import { api } from '../../api';
+import { ArtifactTable } from './ArtifactTable';
 import { JsonView } from './JsonView';
 
 type Preview = MethodOutput<'artifacts.preview'>;
 
-function formatCell(v: string | number | boolean | null): string {
-  if (v === null) return '';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(8).replace(/0+$/, '').replace(/\.$/, '');
-  return String(v);
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** What part of the file is shown. `all`: the preview came from "Load all", so `truncated` means the cap. */
+function extentNote(preview: Preview, all: boolean): string {
+  if (preview.format !== 'table') return preview.truncated ? 'first 512 KB' : 'whole file';
+  const shown = preview.rows.length;
+  const total = preview.totalRows;
+  if (!preview.truncated) return `all ${count(shown)} rows`;
+  if (all) return total === null ? `showing the first ${count(shown)} rows` : `showing ${count(shown)} of ${count(total)} rows`;
+  return total === null ? `first ${count(shown)} rows` : `first ${count(shown)} of ${count(total)} rows`;
 }
 
 export function ArtifactPreview({ id }: { id: number }) {
   const [preview, setPreview] = useState<Preview | null>(null);
+  const [all, setAll] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  // Loading all takes seconds: an answer for an artifact no longer shown is dropped.
+  const current = useRef(id);
+  current.current = id;
 
-  const load = async (all: boolean) => {
+  const load = async (loadAll: boolean) => {
     setLoading(true);
     try {
-      setPreview(await api.call('artifacts.preview', { id, limit: 100, all }));
+      const next = await api.call('artifacts.preview', { id, limit: 100, all: loadAll });
+      if (current.current !== id) return;
+      setPreview(next);
+      setAll(loadAll);
       setError(null);
     } catch (err) {
-      setError((err as Error).message);
+      if (current.current === id) setError((err as Error).message);
     } finally {
-      setLoading(false);
+      if (current.current === id) setLoading(false);
     }
   };
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: reload only when the artifact changes
   useEffect(() => {
     setPreview(null);
+    setAll(false);
     void load(false);
   }, [id]);
 
@@ -45,45 +63,16 @@ export function ArtifactPreview({ id }: { id: number }) {
   return (
     <div className="artifact-preview" data-testid="artifact-preview">
       <div className="actions">
-        <span className="muted">
-          {preview.format === 'table'
-            ? `${preview.rows.length} of ${preview.totalRows ?? '?'} rows`
-            : preview.truncated
-              ? 'first 512 KB'
-              : 'whole file'}
+        <span className="muted" data-testid="artifact-rows-note">
+          {extentNote(preview, all)}
         </span>
-        {preview.truncated && (
+        {preview.truncated && !all && (
           <button type="button" disabled={loading} onClick={() => void load(true)} data-testid="artifact-load-all">
             {loading ? 'Loading…' : preview.format === 'table' ? 'Load all (up to 100,000 rows)' : 'Load all'}
           </button>
         )}
       </div>
-      {preview.format === 'table' && (
-        <div className="table-scroll">
-          <table className="artifact-table" data-testid="artifact-table">
-            <thead>
-              <tr>
-                {preview.columns.map((c) => (
-                  <th key={c}>{c}</th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {preview.rows.map((r, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity beyond their position
-                <tr key={i}>
-                  {r.map((v, j) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: cells are positional
-                    <td key={j} className="mono">
-                      {formatCell(v)}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {preview.format === 'table' && <ArtifactTable columns={preview.columns} rows={preview.rows} />}
       {preview.format === 'json' && <JsonView value={preview.json} testId="artifact-json" className="artifact-json" />}
       {preview.format === 'text' && <pre className="artifact-json">{preview.text}</pre>}
     </div>
