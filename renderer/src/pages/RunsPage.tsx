@@ -12,6 +12,16 @@ import { type RunSummary, subscribeRuns, useRuns } from '../stores/runs';
 import '../components/runs/runs.css';
 
 const TASKS = ['preflight', 'extract', 'validate', 'transform', 'record'];
+/** The grid's states, as the legend names them (`none`: no record of the task, e.g. not reached yet). */
+const STATES: { state: string; label: string; title: string }[] = [
+  { state: 'succeeded', label: 'succeeded', title: 'The task succeeded' },
+  { state: 'failed', label: 'failed', title: 'The task failed (after its retries)' },
+  { state: 'running', label: 'running', title: 'The task is running' },
+  { state: 'cancelled', label: 'cancelled', title: 'Cancelled by the user while the task ran' },
+  { state: 'interrupted', label: 'interrupted', title: 'The app stopped while the task ran' },
+  { state: 'skipped', label: 'skipped', title: 'Never ran: an earlier task failed or the run was cancelled' },
+  { state: 'none', label: 'not recorded', title: 'No record of the task (not reached yet, or the run was interrupted)' },
+];
 const EXAMPLES = ['params.symbols = "TSLA"', 'metrics.rows > 100', 'tags.debug_mode = "true"', 'status = "failed"'];
 
 function symbolsOf(r: RunSummary): string {
@@ -146,38 +156,55 @@ function TaskGrid() {
   const select = useRuns((s) => s.select);
   if (runs.length === 0) return null;
   return (
-    <div className="task-grid" data-testid="task-grid">
-      <div className="grid-row grid-head">
-        <span className="grid-label" />
-        {TASKS.map((t) => (
-          <span key={t} className="grid-cell-head">
-            {t}
+    <>
+      <div className="task-grid" data-testid="task-grid">
+        <div className="grid-row grid-head">
+          <span className="grid-label" />
+          {TASKS.map((t) => (
+            <span key={t} className="grid-cell-head">
+              {t}
+            </span>
+          ))}
+        </div>
+        {runs.map((r) => (
+          <button
+            type="button"
+            key={r.id}
+            className="grid-row"
+            onClick={() => void select(r.id)}
+            data-testid="grid-row"
+            data-run-id={r.id}
+          >
+            <span className="grid-label mono" title={r.id}>
+              {r.id.slice(9, 15)} {r.tags.debug_mode === 'true' ? '·D' : ''}
+            </span>
+            {TASKS.map((t) => {
+              const task = r.tasks.find((x) => x.task === t);
+              const state = task?.status ?? 'none';
+              return (
+                <span
+                  key={t}
+                  className={`grid-cell state-${state}`}
+                  title={`${t}: ${state}${task && task.attempts > 1 ? ` after ${task.attempts} attempts` : ''}`}
+                  data-testid={`grid-cell-${t}`}
+                  data-state={state}
+                >
+                  {task && task.attempts > 1 ? task.attempts : ''}
+                </span>
+              );
+            })}
+          </button>
+        ))}
+      </div>
+      <div className="task-legend" data-testid="task-legend">
+        {STATES.map((s) => (
+          <span key={s.state} className="legend-item" data-state={s.state} title={s.title}>
+            <span className={`legend-swatch state-${s.state}`} />
+            {s.label}
           </span>
         ))}
       </div>
-      {runs.map((r) => (
-        <button type="button" key={r.id} className="grid-row" onClick={() => void select(r.id)} data-testid="grid-row">
-          <span className="grid-label mono" title={r.id}>
-            {r.id.slice(9, 15)} {r.tags.debug_mode === 'true' ? '·D' : ''}
-          </span>
-          {TASKS.map((t) => {
-            const task = r.tasks.find((x) => x.task === t);
-            const state = task?.status ?? 'none';
-            return (
-              <span
-                key={t}
-                className={`grid-cell state-${state}`}
-                title={`${t}: ${state}${task && task.attempts > 1 ? ` after ${task.attempts} attempts` : ''}`}
-                data-testid={`grid-cell-${t}`}
-                data-state={state}
-              >
-                {task && task.attempts > 1 ? task.attempts : ''}
-              </span>
-            );
-          })}
-        </button>
-      ))}
-    </div>
+    </>
   );
 }
 
