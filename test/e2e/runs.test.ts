@@ -30,6 +30,15 @@ describe('Runs page (demo gateway)', () => {
     expect(await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-state')))).toEqual(Array(5).fill('succeeded'));
     expect(await page.locator('[data-testid="task-timeline"] .timeline-row').count()).toBe(5);
     expect(Number(await page.locator('[data-testid="metric-rows"]').textContent())).toBeGreaterThan(10);
+    // Durations in the pipeline's order, each task named on the axis.
+    const durationTasks = () =>
+      page.locator('[data-testid="duration-chart"] text.recharts-cartesian-axis-tick-value').evaluateAll((els) =>
+        els
+          .filter((el) => /^[a-z]/.test(el.textContent ?? ''))
+          .sort((a, b) => a.getBoundingClientRect().x - b.getBoundingClientRect().x)
+          .map((el) => el.textContent),
+      );
+    await expect.poll(durationTasks).toEqual(['preflight', 'extract', 'validate', 'transform', 'record']);
     await page.locator('[data-testid="task-timeline"]').scrollIntoViewIfNeeded();
     await app.screenshot('runs-detail-top');
 

@@ -54,10 +54,22 @@ function Timeline({ run }: { run: Detail }) {
   );
 }
 
+/** Tasks in the order the run went through them (its attempts are ordered by start); unknown ones last. */
+function pipelineOrder(run: Detail): (task: string) => number {
+  const order = [...new Set(run.attempts.map((a) => a.task))];
+  return (task) => {
+    const i = order.indexOf(task);
+    return i < 0 ? order.length : i;
+  };
+}
+
 function MetricsChart({ run }: { run: Detail }) {
+  const rank = pipelineOrder(run);
+  // Metrics come sorted by key; the durations read in the pipeline's order instead.
   const durations = Object.entries(run.latestMetrics)
     .filter(([k]) => k.startsWith('duration_ms.'))
-    .map(([k, v]) => ({ name: k.slice('duration_ms.'.length), value: v }));
+    .map(([k, v]) => ({ name: k.slice('duration_ms.'.length), value: v }))
+    .sort((a, b) => rank(a.name) - rank(b.name));
   const rows = Object.entries(run.latestMetrics)
     .filter(([k]) => k.startsWith('rows.'))
     .map(([k, v]) => ({ name: k.slice('rows.'.length), value: v }));
@@ -78,12 +90,12 @@ function MetricsChart({ run }: { run: Detail }) {
       </table>
       <div className="charts">
         {durations.length > 0 && (
-          <figure>
+          <figure data-testid="duration-chart">
             <figcaption className="muted">Duration per task (ms)</figcaption>
             <ResponsiveContainer width="100%" height={160}>
               <BarChart data={durations}>
                 <CartesianGrid strokeDasharray="3 3" stroke="#2a3543" />
-                <XAxis dataKey="name" stroke="#8a96a8" fontSize={11} />
+                <XAxis dataKey="name" stroke="#8a96a8" fontSize={11} interval={0} />
                 <YAxis stroke="#8a96a8" fontSize={11} />
                 <Tooltip contentStyle={{ background: '#161d26', border: '1px solid #2a3543' }} />
                 <Bar dataKey="value" fill="#4c9aff" isAnimationActive={false} />
