@@ -31,10 +31,23 @@ function Timeline({ run }: { run: Detail }) {
   return (
     <div className="timeline" data-testid="task-timeline">
       {run.attempts.map((a) => {
+        // A skipped task never ran (an earlier one failed, or the run was cancelled): no bar, no duration.
+        if (a.status === 'skipped')
+          return (
+            <div key={`${a.task}-${a.attempt}`} className="timeline-row" data-task={a.task} data-state="skipped">
+              <span className="timeline-label">{a.task}</span>
+              <div className="timeline-track" title={`${a.task}: skipped, never ran (the run ended ${run.status} before it)`}>
+                <span className="timeline-skipped" data-testid="timeline-skipped">
+                  skipped
+                </span>
+              </div>
+              <span className="timeline-duration muted">—</span>
+            </div>
+          );
         const s = Date.parse(a.startedAt) - start;
         const e = (a.endedAt ? Date.parse(a.endedAt) : end) - start;
         return (
-          <div key={`${a.task}-${a.attempt}`} className="timeline-row">
+          <div key={`${a.task}-${a.attempt}`} className="timeline-row" data-task={a.task} data-state={a.status}>
             <span className="timeline-label">
               {a.task}
               {a.attempt > 1 ? ` #${a.attempt}` : ''}
@@ -131,7 +144,11 @@ export function RunDetail() {
   const [tab, setTab] = useState('all');
   const [artifactId, setArtifactId] = useState<number | null>(null);
 
-  const tabs = useMemo(() => (run ? run.attempts.map((a) => ({ id: `${a.task}#${a.attempt}`, ...a })) : []), [run]);
+  // A skipped task has no attempt (and no log): it gets no tab.
+  const tabs = useMemo(
+    () => (run ? run.attempts.filter((a) => a.status !== 'skipped').map((a) => ({ id: `${a.task}#${a.attempt}`, ...a })) : []),
+    [run],
+  );
   const tabLogs = useMemo(() => {
     if (tab === 'all') return logs;
     const [task, attempt] = tab.split('#');
