@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
+import { isTradingDay } from '../calendar';
 import { type Settings, settingDocs } from '../config';
 import type { BarSize } from '../ibkr/types';
 import { IbkrError } from '../ibkr/types';
@@ -484,9 +485,13 @@ export class Pipeline {
       missing: ctx.missing,
     };
     if (ctx.data.length === 0) {
+      // A weekend or holiday range is the likeliest reason; saying so beats "no bars" and a missing-symbols tag.
+      const closed = hasTradingDay(from, to)
+        ? ''
+        : ` — ${params.from.slice(0, 10)} to ${params.to.slice(0, 10)} holds no NYSE trading day`;
       throw new FatalTaskError(
         'NO_DATA',
-        `no bars for any of ${params.symbols.join(', ')}${params.debug ? ' in the cache' : ''}`,
+        `no bars for any of ${params.symbols.join(', ')}${params.debug ? ' in the cache' : ''}${closed}`,
         {
           status: 404,
         },
@@ -735,6 +740,12 @@ export function checksumColumns(cols: BarColumns): string {
     h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }
   return h.digest('hex');
+}
+
+/** Whether [from, to) meets a NYSE trading day (by UTC date, as daily bars are keyed). */
+function hasTradingDay(from: number, to: number): boolean {
+  for (let day = Math.floor(from / DAY_MS); day * DAY_MS < to; day++) if (isTradingDay(day)) return true;
+  return false;
 }
 
 function lineageFields(l: BarLineage): Record<string, unknown> {

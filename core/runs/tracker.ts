@@ -161,6 +161,29 @@ export class RunTracker {
     return ids;
   }
 
+  /**
+   * A run by its id, or by a part of it that names one run only: the random tail (`17976e`) or the start of
+   * the id (`20261123-0722`), as a trader copies them from a table or a log line.
+   */
+  private runRow(idOrShort: string): RunRow {
+    const exact = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(idOrShort) as RunRow | undefined;
+    if (exact) return exact;
+    if (idOrShort.length < 4 || /[%_\\]/.test(idOrShort)) throw notFound(idOrShort);
+    const matches = this.db
+      .prepare("SELECT * FROM runs WHERE id LIKE ? || '%' OR id LIKE '%' || ? LIMIT 6")
+      .all(idOrShort, idOrShort) as RunRow[];
+    if (matches.length === 1) return matches[0];
+    if (matches.length === 0) throw notFound(idOrShort);
+    throw new AppError(
+      'AMBIGUOUS_RUN_ID',
+      `"${idOrShort}" matches several runs (${matches
+        .slice(0, 5)
+        .map((r) => r.id)
+        .join(', ')}${matches.length > 5 ? ', …' : ''}): give more of the id`,
+      { status: 400 },
+    );
+  }
+
   newRunId(): string {
     const d = new Date(this.clock.now());
     const stamp = d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -347,9 +370,9 @@ export class RunTracker {
     return { runs: rows.map((r) => this.summary(r, tasks.get(r.id) ?? [])), total };
   }
 
-  get(runId: string): RunDetail {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
-    if (!row) throw notFound(runId);
+  get(idOrShort: string): RunDetail {
+    const row = this.runRow(idOrShort);
+    const runId = row.id;
     const attempts = (
       this.db.prepare('SELECT * FROM run_tasks WHERE run_id = ? ORDER BY started_at, rowid').all(runId) as {
         task: string;

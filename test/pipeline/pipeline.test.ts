@@ -123,6 +123,13 @@ describe('a live pipeline run against the simulated gateway', () => {
     expect(t.ws.runs.tracker.get(second.runId).latestMetrics.indicator_rows_written).toBe(0);
   });
 
+  it('says a weekend range holds no trading day, rather than only "no bars"', async () => {
+    t = await openPipelineWorkstation();
+    const outcome = await t.ws.runs.pipeline.trigger({ symbols: ['NVDA'], from: '2025-06-07', to: '2025-06-09' }).done;
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/no bars for any of NVDA — 2025-06-07 to 2025-06-09 holds no NYSE trading day/);
+  });
+
   it('carries on without a symbol IBKR does not know, tagging it as missing', async () => {
     t = await openPipelineWorkstation();
     const outcome = await t.ws.runs.pipeline.trigger({ symbols: ['NVDA', 'NOSUCH'], ...RANGE }).done;

@@ -75,6 +75,15 @@ describe('searching the run history', () => {
     tracker.metrics(c, { rows: 900 }, 1);
     tracker.finishRun(c, 'succeeded');
 
+    // A run is found by the random tail of its id, as copied from a table; a part shared by several is refused.
+    expect(tracker.get(a.slice(-6)).id).toBe(a);
+    const shared = await t.ws.dispatcher.call('runs.get', { runId: a.slice(0, 8) });
+    expect(shared.ok ? null : [shared.error.status, shared.error.message]).toEqual([
+      400,
+      expect.stringMatching(/matches several runs .*: give more of the id/),
+    ]);
+    expect(() => tracker.get('zzzzzz')).toThrow(/zzzzzz/);
+
     const ids = async (search: string) =>
       (await callOrThrow(t!.ws.dispatcher, 'runs.list', { search })).runs.map((r) => r.id).sort();
     expect(await ids('params.symbols = "TSLA"')).toEqual([a, c].sort());
