@@ -681,12 +681,15 @@ export class Pipeline {
       );
     }
     if (ctx.params.debug) {
+      const settings = this.deps.settings();
       const summary = {
         runId: ctx.runId,
         status,
         error,
+        // `config.DEBUG_MODE` is the app's setting; a run can be in debug mode on its own (flag, replay).
+        debugMode: { thisRun: true, because: settings.DEBUG_MODE ? 'DEBUG_MODE is on' : 'the run was started in debug mode' },
         params: ctx.params,
-        config: redactedSettings(this.deps.settings()),
+        config: redactedSettings(settings),
         environment: {
           app: APP_VERSION,
           node: process.versions.node,

@@ -171,6 +171,7 @@ describe('a live pipeline run against the simulated gateway', () => {
     const summary = t.ws.runs.tracker.artifacts({ runId: debug.runId }).find((a) => a.name === 'debug_summary.json');
     const parsed = JSON.parse(readFileSync(summary?.path as string, 'utf8'));
     expect(parsed.steps.preflight.ibkr).toMatch(/skipped/);
+    expect(parsed.debugMode).toEqual({ thisRun: true, because: 'the run was started in debug mode' });
     expect(parsed.steps.extract.symbols[0].rows).toBeGreaterThan(0);
     expect(parsed.config.WEBHOOK_SECRET === '' || parsed.config.WEBHOOK_SECRET === '********').toBe(true);
   });
