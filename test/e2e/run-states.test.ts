@@ -120,6 +120,8 @@ describe('Runs that did not succeed (demo gateway)', () => {
     await expectSkipped(['validate', 'transform', 'record']);
     expect(await timelineRow('extract').locator('.timeline-bar.state-cancelled').count()).toBe(1);
     expect(await page.locator('[data-testid="attempt-tab-extract-1"]').count()).toBe(1);
+    // Why it ended is said, but not in the error red a failed run gets.
+    expect(await page.locator('[data-testid="run-error"]').getAttribute('class')).toBe('muted');
     await page.locator('[data-testid="task-timeline"]').scrollIntoViewIfNeeded();
     await app.screenshot('runs-cancelled-detail');
     expect(app.pageErrors.filter((e) => !/frame-ancestors/.test(e))).toEqual([]);

@@ -185,7 +185,8 @@ export function RunDetail() {
         {run.trigger} · {symbols} · started {new Date(run.startedAt).toLocaleString()} · {formatDuration(run.durationMs)}
       </p>
       {run.error && (
-        <p className="bad" data-testid="run-error">
+        // A cancel is the trader's own doing and an interruption the app's: neither is the run's error.
+        <p className={run.status === 'failed' ? 'bad' : 'muted'} data-testid="run-error">
           {run.error}
         </p>
       )}
