@@ -28,8 +28,15 @@ export const timeInputSchema = z.union([z.number(), z.string()]).transform((v, c
     ctx.addIssue({ code: 'custom', message: 'expected epoch milliseconds or an ISO date such as 2025-01-31' });
     return z.NEVER;
   }
+  // The stores hold microseconds in 64 bits: a time past year 9999 is a mistake, not a range to read.
+  if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) {
+    ctx.addIssue({ code: 'custom', message: 'expected a time between 1900-01-01 and 9999-12-31' });
+    return z.NEVER;
+  }
   return ms;
 });
+const MIN_TIME_MS = Date.UTC(1900, 0, 1);
+const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 const range = z.object({ start: z.number(), end: z.number() });
 

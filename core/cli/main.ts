@@ -2,7 +2,7 @@
 
 import { dirname } from 'node:path';
 import { ApiCallError } from '../api';
-import { AppError } from '../platform';
+import { AppError, FolderError } from '../platform';
 import { readInstance } from '../server';
 import { UsageError } from './command';
 import { COMMANDS } from './commands';
@@ -43,7 +43,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof AppError) {
       process.stderr.write(`marketdesk ${name}: ${err.message}${err.code === 'STORE_LOCKED' ? runningAppHint(err) : ''}\n`);
-      return err.code === 'CONFIG_INVALID' || err.code.startsWith('STORE_') ? 3 : 1;
+      return err.code === 'CONFIG_INVALID' || err.code === 'PORT_IN_USE' || err.code.startsWith('STORE_') ? 3 : 1;
+    }
+    if (err instanceof FolderError) {
+      process.stderr.write(`marketdesk ${name}: ${err.message} (DATA_DIR / --data-dir)\n`);
+      return 3;
     }
     if (err instanceof ApiCallError) {
       // Refused by the running app the command was carried out in (e.g. a run already in progress).

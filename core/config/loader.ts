@@ -35,6 +35,19 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'marketdesk');
 }
 
+/**
+ * The first DATA_DIR given, as a folder: blank (`DATA_DIR=` in a .env) means the default rather than the
+ * working directory, and `~/…` is the home folder as in a shell — copied from the README, it used to make a
+ * folder named `~` wherever the app was started.
+ */
+function dataDirOf(candidates: unknown[], env: NodeJS.ProcessEnv, cwd: string): string {
+  const given = candidates.find((v) => v !== undefined && String(v).trim() !== '');
+  if (given === undefined) return defaultDataDir(env);
+  const text = String(given).trim();
+  const home = text === '~' || text.startsWith('~/') || text.startsWith('~\\') ? join(homedir(), text.slice(1)) : text;
+  return resolve(cwd, home);
+}
+
 export function loadSettings(options: LoadOptions = {}): LoadedSettings {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
@@ -42,8 +55,7 @@ export function loadSettings(options: LoadOptions = {}): LoadedSettings {
   const fromEnv = pickKnown(env);
   const overrides = options.overrides ?? {};
 
-  const dataDirRaw = overrides.DATA_DIR ?? fromEnv.DATA_DIR ?? dotenv.DATA_DIR ?? defaultDataDir(env);
-  const dataDir = resolve(cwd, String(dataDirRaw));
+  const dataDir = dataDirOf([overrides.DATA_DIR, fromEnv.DATA_DIR, dotenv.DATA_DIR], env, cwd);
   const settingsFile = join(dataDir, SETTINGS_FILE);
   const fileValues = readSettingsFile(settingsFile);
 

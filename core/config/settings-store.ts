@@ -102,6 +102,7 @@ export class SettingsStore {
 export function writeJsonAtomic(path: string, value: unknown): void {
   makeFolderSync(dirname(path));
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  // The settings file holds WEBHOOK_SECRET and UW_API_TOKEN: readable by this user only.
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
 }

@@ -11,7 +11,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { ApiDispatcher, EventHub } from '../api';
-import { type Logger, secretEquals } from '../platform';
+import { AppError, type Logger, secretEquals } from '../platform';
 
 export interface ControlServerOptions {
   dispatcher: ApiDispatcher;
@@ -60,11 +60,23 @@ export async function startControlServer(options: ControlServerOptions): Promise
   registerApiRoutes(app, options, token);
   await registerStatic(app, options.staticDir);
 
-  await app.listen({ host, port: options.port });
+  try {
+    await app.listen({ host, port: options.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new AppError(
+        'PORT_IN_USE',
+        `Port ${options.port} on ${host} is already in use (SERVE_PORT / --port): stop what holds it, or choose another port`,
+        { status: 409 },
+      );
+    }
+    throw err;
+  }
   const address = app.server.address();
   boundPort = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${host}:${boundPort}`;
-  const closeSockets = attachEventSocket(app, options.events, token);
+  const closeSockets = attachEventSocket(app, options.events, token, boundPort);
   options.logger.info('control server listening', { url });
 
   return {
@@ -128,9 +140,14 @@ async function registerStatic(app: FastifyInstance, staticDir?: string): Promise
   );
 }
 
-function attachEventSocket(app: FastifyInstance, events: EventHub, token: string): () => void {
+function attachEventSocket(app: FastifyInstance, events: EventHub, token: string, port: number): () => void {
   const wss = new WebSocketServer({ noServer: true });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // The same Host check as every HTTP request (DNS rebinding): the upgrade does not pass the onRequest hook.
+    if (!hostAllowed(req.headers.host, port)) {
+      socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/api/events' || !secretEquals(url.searchParams.get('token') ?? undefined, token)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');

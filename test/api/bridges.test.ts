@@ -112,5 +112,16 @@ describe('the contract over HTTP and WebSocket', () => {
       refused.once('error', () => resolve('refused'));
     });
     expect(outcome).toBe('refused');
+
+    // With the token but through a foreign Host (DNS rebinding), the upgrade is refused like any request.
+    const rebound = new WebSocket(`${server.url.replace('http', 'ws')}/api/events?token=${server.token}`, {
+      headers: { host: 'evil.example.com' },
+    });
+    const status = await new Promise<string>((resolve) => {
+      rebound.once('open', () => resolve('open'));
+      rebound.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+      rebound.once('error', (err) => resolve(err.message));
+    });
+    expect(status).toMatch(/421/);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeDir, tempDir } from '../support/temp';
 
@@ -39,6 +40,31 @@ describe('the marketdesk command', () => {
     expect(res.status).toBe(3);
     expect(res.stderr).toMatch(/WORKFLOW_SCHEDULE="99 \* \* \* \*"/);
     expect(res.stderr).toMatch(/CACHE_SYMBOLS="BRK B"/);
+  });
+
+  it('refuses a guessable --token, a taken port and a data folder that cannot be made, each in one clear line', async () => {
+    const short = marketdesk(['serve', '--port', '0', '--token', 'abc']);
+    expect(short.status).toBe(2);
+    expect(short.stderr).toContain('--token must be at least 16 characters');
+
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const taken = marketdesk(['serve', '--port', String(port)], { WEBHOOK_PORT: '0' });
+      expect(taken.status).toBe(3);
+      expect(taken.stderr.trim()).toBe(
+        `marketdesk serve: Port ${port} on 127.0.0.1 is already in use (SERVE_PORT / --port): stop what holds it, or choose another port`,
+      );
+    } finally {
+      holder.close();
+    }
+
+    const folder = marketdesk(['serve', '--port', '0', '--data-dir', '/proc/marketdesk-nope']);
+    expect(folder.status).toBe(3);
+    expect(folder.stderr.trim()).toBe(
+      'marketdesk serve: Cannot create the folder /proc/marketdesk-nope: this filesystem does not allow creating it (DATA_DIR / --data-dir)',
+    );
   });
 
   it('serves, prints the URL with a token, and stops cleanly on SIGTERM', async () => {

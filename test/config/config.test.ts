@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSettings, SettingsStore } from '../../core/config';
@@ -46,6 +47,15 @@ describe('configuration', () => {
     expect(typeof settings.WEBHOOK_PORT).toBe('number');
     expect(typeof settings.SERVE_PORT).toBe('number');
     expect(sources.CACHE_SYMBOLS).toBe('default');
+  });
+
+  it('takes a blank DATA_DIR as the default and expands ~/ like a shell, never making a folder named ~', () => {
+    const cwd = freshDir();
+    const blank = loadSettings({ env: { DATA_DIR: '  ', XDG_DATA_HOME: join(cwd, 'xdg') }, cwd });
+    expect(blank.settings.DATA_DIR).not.toBe(cwd);
+    expect(blank.settings.DATA_DIR.startsWith(cwd)).toBe(process.platform === 'linux');
+    const tilde = loadSettings({ env: { DATA_DIR: '~/marketdesk-test-data' }, cwd });
+    expect(tilde.settings.DATA_DIR).toBe(join(homedir(), 'marketdesk-test-data'));
   });
 
   it('parses environment strings into typed values', () => {
@@ -128,6 +138,8 @@ describe('live settings', () => {
     expect(seen).toHaveLength(1);
     const onDisk = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'));
     expect(onDisk).toEqual({ CACHE_SYMBOLS: ['SPY', 'QQQ'], CACHE_TTL_HOURS: 12 });
+    // It can hold the webhook secret: readable by this user only.
+    if (process.platform !== 'win32') expect(statSync(join(dir, 'settings.json')).mode & 0o777).toBe(0o600);
     const reloaded = loadSettings({ env: { DATA_DIR: dir }, cwd: dir });
     expect(reloaded.settings.CACHE_SYMBOLS).toEqual(['SPY', 'QQQ']);
   });

@@ -29,6 +29,9 @@ describe('the served shell in Chromium', () => {
     await ttl.fill('-3');
     await expect.poll(() => page.locator('[data-testid="setting-CACHE_TTL_HOURS-error"]').textContent()).toContain('0 or more');
     expect(await page.locator('[data-testid="settings-save"]').isDisabled()).toBe(true);
+    // Revert drops the bad edit and its error: a valid change can be saved right after.
+    await page.click('[data-testid="settings-revert"]');
+    await expect.poll(() => page.locator('[data-testid="setting-CACHE_TTL_HOURS-error"]').count()).toBe(0);
 
     await ttl.fill('6');
     await page.locator('[data-testid="setting-CACHE_SYMBOLS"]').fill('AAPL,MSFT,NVDA');

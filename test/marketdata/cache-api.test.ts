@@ -149,6 +149,9 @@ describe('cache.* over the dispatcher (demo gateway)', () => {
       ['cache.get', { symbol: 'NVDA', from: 'yesterday' }, /from/],
       ['cache.get', { symbol: 'NVDA', sneaky: true }, /sneaky|unrecognized/i],
       ['cache.get', { symbol: 'NVDA', from: '2025-02-01', to: '2025-01-01' }, /before/],
+      // Numbers no clock can hold used to reach DuckDB and come back as a 500.
+      ['cache.get', { symbol: 'NVDA', to: 1e300 }, /to.*between 1900-01-01 and 9999-12-31/],
+      ['cache.get', { symbol: 'NVDA', from: -1e300 }, /from.*between 1900-01-01 and 9999-12-31/],
       ['cache.refresh', { daysBack: 0 }, /daysBack/],
       ['cache.refresh', { symbols: [] }, /symbols/],
       ['cache.clear', {}, /symbol, dataType, barSize, or all/],

@@ -2,8 +2,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { publishInstance, startControlServer } from '../../server';
-import { type CliCommand, parseCommandArgs } from '../command';
+import { type CliCommand, parseCommandArgs, UsageError } from '../command';
 import { openWorkstation } from '../runtime';
+
+/** An access token given with --token: shorter ones are guessable. */
+const MIN_TOKEN_LENGTH = 16;
 
 export const RENDERER_DIR = fileURLToPath(new URL('../../../out/renderer', import.meta.url));
 
@@ -23,6 +26,8 @@ export const serveCommand: CliCommand = {
       'data-dir': { type: 'string' },
       token: { type: 'string' },
     });
+    if (values.token !== undefined && values.token.length < MIN_TOKEN_LENGTH)
+      throw new UsageError(`--token must be at least ${MIN_TOKEN_LENGTH} characters: it is all that guards the control API`);
     const overrides: Record<string, unknown> = {};
     if (values.port !== undefined) overrides.SERVE_PORT = values.port;
     if (values['data-dir'] !== undefined) overrides.DATA_DIR = values['data-dir'];
@@ -36,6 +41,9 @@ export const serveCommand: CliCommand = {
       port: workstation.settings.get().SERVE_PORT,
       token: values.token,
       staticDir: existsSync(RENDERER_DIR) ? RENDERER_DIR : undefined,
+    }).catch(async (err: unknown) => {
+      await workstation.stop();
+      throw err;
     });
     // CLI commands started while this runs (`marketdesk run`, `runs …`) find it here and ask it.
     const unpublish = publishInstance(workstation.dataDir, { url: server.url, token: server.token, mode: 'serve' });

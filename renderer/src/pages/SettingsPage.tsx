@@ -43,6 +43,8 @@ export default function SettingsPage() {
     const v = await api.call('settings.get', {});
     setView(v);
     setDraft(Object.fromEntries(Object.entries(v.values).map(([k, val]) => [k, toDraftValue(val)])));
+    // Back to the stored values: the errors of the edits just dropped must not keep Save disabled.
+    setErrors({});
   }, []);
 
   useEffect(() => {
@@ -100,7 +102,7 @@ export default function SettingsPage() {
       <header className="page-header">
         <h1>Settings</h1>
         <div className="actions">
-          <button type="button" onClick={() => void load()} disabled={saving}>
+          <button type="button" data-testid="settings-revert" onClick={() => void load()} disabled={saving}>
             Revert
           </button>
           <button
