@@ -147,7 +147,7 @@ export class RunTracker {
     this.db.transaction(() => {
       for (const id of ids) {
         const last = (lastSign.pluck().get({ id }) as string | null) ?? now;
-        const at = last < now ? last : now;
+        const at = [last, now].sort()[0]; // ISO times: the earlier one (a clock set back cannot end it later)
         this.db
           .prepare(
             "UPDATE run_tasks SET status = 'interrupted', ended_at = ?, error = 'the app stopped while this task ran' WHERE run_id = ? AND status = 'running'",
