@@ -112,6 +112,13 @@ export type IntegrityReportView = z.infer<typeof integrityReportSchema>;
 
 const id = z.object({ id: z.string().min(1) }).strict();
 
+/** A date (2026-01-05) or ISO time bounding an export: checked here, not left to DuckDB's cast (a 500). */
+export const exportTimeSchema = z
+  .string()
+  .refine((v) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) && Number.isFinite(Date.parse(v)), {
+    message: 'expected a date such as 2026-01-05 or an ISO time such as 2026-01-05T14:30:00Z',
+  });
+
 export const importsMethods = {
   'imports.list': method(
     'Import jobs, newest first',
@@ -154,9 +161,11 @@ export const importsMethods = {
     z
       .object({
         table: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a table name'),
-        from: z.string().optional(),
-        to: z.string().optional(),
-        tickers: z.array(z.string()).optional(),
+        from: exportTimeSchema.optional(),
+        to: exportTimeSchema.optional(),
+        tickers: z
+          .array(z.string().regex(/^[^\p{Cc}]+$/u, 'expected a ticker without control characters'))
+          .optional(),
       })
       .strict(),
     exportResultSchema,

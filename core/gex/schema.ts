@@ -103,6 +103,8 @@ export const gexClassicSnapshotSchema = z
       .trim()
       .min(1, 'expected a ticker such as SPX')
       .max(16)
+      // A NUL or newline in a ticker ends up in file names and SQL text (the Parquet export's partitions).
+      .regex(/^[^\p{Cc}\s]+$/u, 'expected a ticker without spaces or control characters, such as SPX')
       .transform((s) => s.toUpperCase()),
     spot: optNum('spot price'),
     zero_gamma: optNum('zero gamma level'),

@@ -291,5 +291,25 @@ export async function restoreBackup(
     for (const side of ['-wal', '-shm', '.wal']) await rm(`${target}${side}`, { force: true });
     await rename(`${target}.restoring`, target);
   }
+  settleRestoredJobs(join(dataDir, JOURNAL_FILE), id);
   return { restored: id, safetyBackup: safety.id };
+}
+
+/**
+ * A backup taken before (or during) an import holds that job as still in progress; left so, the next start
+ * would resume it and bring back exactly what the restore was meant to undo. Such jobs end as cancelled.
+ */
+function settleRestoredJobs(journalPath: string, backupId: string): void {
+  const db = new Database(journalPath);
+  try {
+    const hasJobs = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'import_jobs'").get();
+    if (!hasJobs) return;
+    const now = new Date().toISOString();
+    db.prepare(
+      `UPDATE import_jobs SET state = 'cancelled', error = ?, error_code = 'RESTORED', updated_at = ?, finished_at = ?
+        WHERE state NOT IN ('done', 'failed', 'cancelled')`,
+    ).run(`cancelled by the restore of backup ${backupId}, taken before this import finished`, now, now);
+  } finally {
+    db.close();
+  }
 }

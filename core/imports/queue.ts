@@ -140,6 +140,13 @@ export class ImportQueue {
 
   retry(id: string): ImportJob {
     const job = this.get(id);
+    if (!FINAL_STATES.includes(job.state) && !this.running.has(id)) {
+      // Left mid-way by a process that ended (the stores are this process's alone, so nothing else runs it):
+      // resume it from its last durable step, as a start would.
+      const resumed = job.state === 'queued' ? job : this.update(id, { state: 'queued' });
+      queueMicrotask(() => this.pump());
+      return resumed;
+    }
     if (job.state !== 'failed' && job.state !== 'cancelled') {
       throw new AppError('IMPORT_NOT_RETRYABLE', `Job ${id} is ${job.state}; only failed or cancelled jobs can be retried`, {
         status: 409,

@@ -33,6 +33,7 @@ async function importFile(ws: TestWorkstation['ws'], dir: string, name: string, 
   await writeFile(file, JSON.stringify(snapshots({ count: 4, start: Date.UTC(2026, 0, day, 14, 31) / 1000 })));
   const job = await ws.imports.queue.waitFor(ws.imports.queue.enqueue({ path: file }).job.id);
   expect(job.state).toBe('done');
+  return job;
 }
 
 describe('backups', () => {
@@ -56,6 +57,27 @@ describe('backups', () => {
     const kept = (await listBackups(t.dataDir)).map((b) => b.id);
     expect(kept).toHaveLength(2);
     expect(kept).not.toContain(ids[0]);
+  });
+
+  it('restoring the backup taken before an import undoes that import for good: the job is not resumed', async () => {
+    const dataDir = tempDir('marketdesk-backup-');
+    dirs.push(dataDir);
+    t = await openTestWorkstation(TEST_ENV, { dataDir });
+    await importFile(t.ws, dataDir, 'a.json', 5);
+    const stateA = await tableChecksums(t.ws.stores.warehouse);
+    const jobB = await importFile(t.ws, dataDir, 'b.json', 6);
+    const beforeB = (await listBackups(dataDir)).find((b) => b.reason === `before import ${jobB.id}`);
+    expect(beforeB).toBeDefined();
+    await t.ws.stop();
+    t = undefined;
+
+    const restore = marketdesk(['backup', 'restore', beforeB?.id as string], dataDir);
+    expect(restore.status).toBe(0);
+    // The backup holds job B as in progress; the queue starts with the app and must not pick it up again.
+    t = await openTestWorkstation(TEST_ENV, { dataDir });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(t.ws.imports.queue.get(jobB.id)).toMatchObject({ state: 'cancelled', errorCode: 'RESTORED' });
+    expect(await tableChecksums(t.ws.stores.warehouse)).toEqual(stateA);
   });
 
   it('the CLI creates, lists, verifies and restores; restore refuses while the app runs and keeps the replaced state', async () => {

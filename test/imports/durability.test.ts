@@ -55,6 +55,8 @@ describe('imports and crashes', () => {
     const interrupted = t.ws.imports.queue.get(jobId);
     expect([interrupted.state, interrupted.step]).toEqual(['importing', 'validated']);
     expect(await listBackups(dataDir)).toHaveLength(1);
+    // `marketdesk import retry <id>` takes such a job too (nothing else can be running it): back in the queue, marker kept.
+    expect(t.ws.imports.queue.retry(jobId)).toMatchObject({ state: 'queued', step: 'validated' });
 
     // Restart: the job resumes from its marker (no new backup, no re-validation) and finishes.
     await t.ws.start();

@@ -137,6 +137,16 @@ describe('webhooks from senders we do not control', () => {
     expect(local.status).toBe(403);
   });
 
+  it('a ticker with a control character is refused at the door, as it would break file names and the Parquet export', async () => {
+    t = await openTestWorkstation(BASE_ENV);
+    const snap = { ticker: 'QQQ\u0000', timestamp: 1762267198, spot: 600, strikes: [[600, 1, 2, []]] };
+    const res = await post(t.ws, '/gex', JSON.stringify(snap), { headers: auth });
+    expect([res.status, res.json.error?.issues[0].path]).toEqual([422, ['ticker']]);
+    const api = await t.ws.dispatcher.call('exports.parquet', { table: 'gex_snapshots', from: 'garbage' });
+    expect(api.ok ? null : [api.error.status, api.error.message]).toEqual([400, expect.stringMatching(/from.*expected a date/)]);
+    expect(inboxCount(t.ws)).toBe(0);
+  });
+
   it('error hints say what a field takes', async () => {
     t = await openTestWorkstation(BASE_ENV);
     const trade = { id: 'tr-2', option_symbol: 'SPY251219C00600000', price: 1, size: 1, executed_at: 'yesterday' };

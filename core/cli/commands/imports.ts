@@ -4,6 +4,7 @@
  * running app: use the UI or the control API then). Restore only ever runs on a stopped app.
  */
 import { resolve } from 'node:path';
+import { exportTimeSchema } from '../../api/imports';
 import { loadSettings } from '../../config';
 import { createBackup, exportTableToParquet, type ImportJob, listBackups, restoreBackup, verifyBackup } from '../../imports';
 import { ALL_MIGRATIONS } from '../../migrations';
@@ -160,6 +161,11 @@ export const exportCommand: CliCommand = {
     );
     const table = positionals[0];
     if (!table) throw new UsageError('missing <table> (e.g. gex_snapshots, gex_strikes, bars)');
+    for (const flag of ['from', 'to'] as const) {
+      const v = values[flag];
+      if (v !== undefined && !exportTimeSchema.safeParse(v).success)
+        throw new UsageError(`--${flag} "${v}" is not a date such as 2026-01-05 (or an ISO time such as 2026-01-05T14:30:00Z)`);
+    }
     const settings = loadSettings({ overrides: dataDirOverride(values['data-dir']) }).settings;
     const stores = await openStores(settings.DATA_DIR, ALL_MIGRATIONS);
     try {
