@@ -143,7 +143,13 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
             examples.push({ index, message: `malformed JSON: ${errorMessage(err)}`, excerpt: excerpt(text) });
           continue;
         }
-        const result = gexClassicSnapshotSchema.safeParse(parsed);
+        const result = checkRecord(parsed);
+        if (result === TOO_DEEP) {
+          invalid++;
+          if (examples.length < MAX_EXAMPLES)
+            examples.push({ index, message: 'the record nests too deeply to be read', excerpt: excerpt(text) });
+          continue;
+        }
         if (!result.success) {
           invalid++;
           if (examples.length < MAX_EXAMPLES) {
@@ -165,9 +171,21 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
         }
         seen.add(key);
         const rows = uniqueStrikes(snap.strikes);
+        let staged: [string, string];
+        try {
+          staged = toStagingLines(index, { ...snap, strikes: [] }, rows, options);
+        } catch (err) {
+          if (!(err instanceof RangeError)) throw err;
+          // An extra field nested deeper than JSON.stringify can recurse: that record, not the file, is invalid.
+          valid--;
+          invalid++;
+          if (examples.length < MAX_EXAMPLES)
+            examples.push({ index, message: 'the record nests too deeply to be stored', excerpt: excerpt(text) });
+          continue;
+        }
+        const [snapLine, strikeLine] = staged;
         strikes += rows.length;
         partStrikes += rows.length;
-        const [snapLine, strikeLine] = toStagingLines(index, { ...snap, strikes: [] }, rows, options);
         lines.push(snapLine);
         strikeLines.push(strikeLine);
         if (partStrikes >= PART_STRIKES) await flush();
@@ -326,4 +344,16 @@ function excerpt(text: string): string {
 
 function cancelled(): AppError {
   return new AppError('IMPORT_CANCELLED', 'The import was cancelled');
+}
+
+const TOO_DEEP = Symbol('too deep');
+
+/** The schema's verdict, or TOO_DEEP for a record nested past what the checks can recurse into. */
+function checkRecord(value: unknown): ReturnType<typeof gexClassicSnapshotSchema.safeParse> | typeof TOO_DEEP {
+  try {
+    return gexClassicSnapshotSchema.safeParse(value);
+  } catch (err) {
+    if (err instanceof RangeError) return TOO_DEEP;
+    throw err;
+  }
 }

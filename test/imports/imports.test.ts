@@ -232,6 +232,17 @@ describe('a trader imports GEX history', () => {
     expect([done.state, done.recordsValid, done.recordsInvalid, done.snapshotsInserted]).toEqual(['done', 18, 2, 18]);
   });
 
+  it('a record nested deeper than the checks can follow is one invalid record, not a failed job', async () => {
+    await freshWorkstation({ IMPORT_MAX_BAD_RATIO: '0.2' });
+    const records = snapshots({ count: 10, start: Date.UTC(2026, 1, 2, 14, 31) / 1000 }).map((r) => JSON.stringify(r));
+    records[3] = records[3].replace(/}$/, `, "deep": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    const file = join(t.dataDir, 'deep.ndjson');
+    await writeFile(file, records.join('\n'));
+    const done = await t.ws.imports.queue.waitFor(t.ws.imports.queue.enqueue({ path: file }).job.id);
+    expect([done.state, done.recordsValid, done.recordsInvalid, done.snapshotsInserted]).toEqual(['done', 9, 1, 9]);
+    expect(done.report.invalidExamples?.[0]).toMatchObject({ index: 3, message: expect.stringMatching(/nests too deeply/) });
+  });
+
   it('a cancelled job stops and leaves the tables unchanged; retry imports it', async () => {
     await freshWorkstation({ IMPORT_TIMEOUT_SECONDS: '30' });
     const q = t.ws.imports.queue;
