@@ -163,9 +163,7 @@ export const importsMethods = {
         table: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a table name'),
         from: exportTimeSchema.optional(),
         to: exportTimeSchema.optional(),
-        tickers: z
-          .array(z.string().regex(/^[^\p{Cc}]+$/u, 'expected a ticker without control characters'))
-          .optional(),
+        tickers: z.array(z.string().regex(/^[^\p{Cc}]+$/u, 'expected a ticker without control characters')).optional(),
       })
       .strict(),
     exportResultSchema,

@@ -109,7 +109,7 @@ async function createNow(
     };
     await writeFile(join(partial, 'manifest.json'), JSON.stringify(manifest, null, 2));
     await rename(partial, final);
-    if (options.retention && options.retention > 0) await pruneBackups(dataDir, options.retention);
+    if (options.retention && options.retention > 0) await pruneBackups(dataDir, options.retention, unmergedJobs(stores));
     return { ...manifest, bytes: manifest.files.warehouse.bytes + manifest.files.journal.bytes };
   } catch (err) {
     await rm(partial, { recursive: true, force: true }).catch(() => undefined);
@@ -177,14 +177,46 @@ export async function listBackups(dataDir: string): Promise<BackupInfo[]> {
   return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
 }
 
-export async function pruneBackups(dataDir: string, retention: number): Promise<string[]> {
-  const all = await listBackups(dataDir);
+/**
+ * Keeps the `retention` newest backups. Over the limit, the backups taken before imports that ended without
+ * changing the clean tables (`unmerged`: failed or cancelled before the merge, or the same content again) go
+ * first: they hold the same data as the one after them, and eleven bad URLs from a bridge used to evict every
+ * backup worth keeping. The newest backup is never removed.
+ */
+export async function pruneBackups(
+  dataDir: string,
+  retention: number,
+  unmerged: ReadonlySet<string> = new Set(),
+): Promise<string[]> {
+  const all = await listBackups(dataDir); // newest first
+  const older = all.slice(1).reverse(); // oldest first
+  const order = [
+    ...older.filter((b) => b.jobId && unmerged.has(b.jobId)),
+    ...older.filter((b) => !(b.jobId && unmerged.has(b.jobId))),
+  ];
   const removed: string[] = [];
-  for (const b of all.slice(retention)) {
+  for (const b of order) {
+    if (all.length - removed.length <= retention) break;
     await rm(join(backupsDir(dataDir), b.id), { recursive: true, force: true });
     removed.push(b.id);
   }
   return removed;
+}
+
+/** Import jobs that finished without touching the clean tables. */
+function unmergedJobs(stores: Stores): Set<string> {
+  try {
+    const rows = stores.journal.db
+      .prepare(
+        `SELECT id FROM import_jobs
+          WHERE (state IN ('failed', 'cancelled') AND step NOT IN ('merged', 'exported')) OR duplicate_of IS NOT NULL`,
+      )
+      .pluck()
+      .all() as string[];
+    return new Set(rows);
+  } catch {
+    return new Set(); // no import_jobs table yet
+  }
 }
 
 function checkId(id: string): void {

@@ -80,6 +80,22 @@ describe('backups', () => {
     expect(await tableChecksums(t.ws.stores.warehouse)).toEqual(stateA);
   });
 
+  it('over BACKUP_RETENTION, backups before imports that changed nothing go first', async () => {
+    t = await openTestWorkstation({ ...TEST_ENV, BACKUP_RETENTION: '2' });
+    const real = await importFile(t.ws, t.dataDir, 'a.json', 5);
+    const beforeReal = (await listBackups(t.dataDir)).find((b) => b.jobId === real.id);
+    expect(beforeReal).toBeDefined();
+    // Three imports of a file that is not there: each takes its backup, fails, and changes nothing.
+    for (let i = 0; i < 3; i++) {
+      const q = t.ws.imports.queue;
+      const failed = await q.waitFor(q.enqueue({ path: join(t.dataDir, `missing-${i}.json`) }).job.id);
+      expect(failed.state).toBe('failed');
+    }
+    const kept = await listBackups(t.dataDir);
+    expect(kept).toHaveLength(2);
+    expect(kept.map((b) => b.id)).toContain(beforeReal?.id);
+  });
+
   it('the CLI creates, lists, verifies and restores; restore refuses while the app runs and keeps the replaced state', async () => {
     const dataDir = tempDir('marketdesk-backup-');
     dirs.push(dataDir);
