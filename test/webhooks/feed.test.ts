@@ -36,6 +36,12 @@ describe('the live feed as the Webhooks page reads it', () => {
     expect((await call<Page>(t.ws, 'webhooks.events', { to: new Date(Date.now() + 60_000).toISOString() })).items).toHaveLength(
       5,
     );
+    // A bound that is no time is refused, naming it, rather than ignored.
+    const badBound = await t.ws.dispatcher.call('webhooks.events', { from: '../../etc/passwd' });
+    expect(badBound.ok ? null : [badBound.error.status, badBound.error.message]).toEqual([
+      400,
+      expect.stringMatching(/from.*epoch milliseconds/),
+    ]);
 
     const seen: number[] = [];
     let before: number | undefined;
