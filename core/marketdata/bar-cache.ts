@@ -650,16 +650,21 @@ export type { CacheDataType };
  * nothing that far back any more, a session not over yet), says nothing about the bars cached outside it.
  */
 function answeredSpans(ranges: readonly Range[], bars: readonly RawBar[]): { first: number; last: number }[] {
-  const spans: { first: number; last: number }[] = [];
-  for (const r of ranges) {
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
-    for (const b of bars) {
-      if (b.ts < r.start || b.ts >= r.end) continue;
-      if (b.ts < first) first = b.ts;
-      if (b.ts > last) last = b.ts;
+  // `ranges` are merged (sorted, disjoint): one pass over the bars, each placed by binary search.
+  const first = ranges.map(() => Number.POSITIVE_INFINITY);
+  const last = ranges.map(() => Number.NEGATIVE_INFINITY);
+  for (const b of bars) {
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ranges[mid].start <= b.ts) lo = mid;
+      else hi = mid - 1;
     }
-    if (first <= last) spans.push({ first: Math.round(first), last: Math.round(last) });
+    const r = ranges[lo];
+    if (r === undefined || b.ts < r.start || b.ts >= r.end) continue;
+    if (b.ts < first[lo]) first[lo] = b.ts;
+    if (b.ts > last[lo]) last[lo] = b.ts;
   }
-  return spans;
+  return ranges.flatMap((_, i) => (first[i] <= last[i] ? [{ first: Math.round(first[i]), last: Math.round(last[i]) }] : []));
 }
