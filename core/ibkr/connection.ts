@@ -355,6 +355,16 @@ export class IbkrConnection {
           this.recordError(326, `Client id ${clientId} is already in use; trying ${clientId + 1}`);
           continue;
         }
+        if (err instanceof IbkrError && err.ibkrCode === 326 && attempts > 1) {
+          const first = this.options.clientId;
+          throw new IbkrError(
+            C.CLIENT_ID_IN_USE,
+            `Client ids ${first}–${clientId} are all in use at ${this.options.host}:${this.options.port}: ` +
+              'close the other API sessions (or restart the gateway, which frees ids a crashed program kept), or set IB_CLIENT_ID to a free one',
+            326,
+            { cause: err },
+          );
+        }
         throw err;
       }
     }

@@ -44,6 +44,16 @@ describe('connecting to the gateway', () => {
     expect(rig.sim.requestLog.filter((r) => r.type === 'startApi').map((r) => r.clientId)).toEqual([17, 18, 19]);
   });
 
+  it('when every client id it tries is taken, says which ones and what to do', async () => {
+    rig = await startRig({ clientIdInUse: [17, 18] }, { clientIdAttempts: 2 }, {}, { connect: false });
+    rig.conn.start();
+    await waitFor(() => /Client ids 17–18 are all in use/.test(rig?.conn.status().lastError?.message ?? ''), 'the 326 refusal');
+    expect(rig.conn.status().lastError).toMatchObject({
+      code: 326,
+      message: expect.stringMatching(/set IB_CLIENT_ID to a free one/),
+    });
+  });
+
   it('gives up the handshake with a clear error when NEXT_VALID_ID never comes, and keeps retrying', async () => {
     rig = await startRig({ neverSendNextValidId: true }, { handshakeTimeoutMs: 300 }, {}, { connect: false });
     const errors: IbkrStatus[] = [];
