@@ -1,5 +1,6 @@
 /** Contract for history imports, backups, Parquet exports and integrity reports. */
 import { z } from 'zod';
+import { timeInputSchema } from './cache';
 import { type EventMap, event, type MethodMap, method } from './define';
 
 export const importJobStateSchema = z.enum([
@@ -112,12 +113,8 @@ export type IntegrityReportView = z.infer<typeof integrityReportSchema>;
 
 const id = z.object({ id: z.string().min(1) }).strict();
 
-/** A date (2026-01-05) or ISO time bounding an export: checked here, not left to DuckDB's cast (a 500). */
-export const exportTimeSchema = z
-  .string()
-  .refine((v) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) && Number.isFinite(Date.parse(v)), {
-    message: 'expected a date such as 2026-01-05 or an ISO time such as 2026-01-05T14:30:00Z',
-  });
+/** A date (2026-01-05), ISO time or epoch ms bounding an export, as DuckDB reads a TIMESTAMP: checked here, not by its cast. */
+export const exportTimeSchema = timeInputSchema.transform((ms) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ''));
 
 export const importsMethods = {
   'imports.list': method(

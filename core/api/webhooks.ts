@@ -4,6 +4,7 @@
  * Times are ISO strings; ids are the inbox row ids (numbers).
  */
 import { z } from 'zod';
+import { timeInputSchema } from './cache';
 import { event, method } from './define';
 
 export const webhookSourceSchema = z.enum(['tradingview', 'uw', 'uw-stream', 'gex', 'gex_history_url', 'test']);
@@ -135,16 +136,6 @@ const page = {
   before: z.number().int().positive().optional(),
 };
 
-/** A feed bound: one that reads as no time used to be dropped, silently listing everything (or nothing). */
-const timeBound = z
-  .union([z.string(), z.number()])
-  .refine(
-    (v) => (typeof v === 'number' ? Number.isFinite(v) && v >= 0 : /^\s*\d+\s*$/.test(v) || Number.isFinite(Date.parse(v))),
-    {
-      message: 'expected epoch milliseconds or an ISO time such as 2026-01-05T14:30:00Z',
-    },
-  );
-
 export const webhooksMethods = {
   'webhooks.status': method(
     'Webhook listener state, inbox counts and UW stream state',
@@ -160,8 +151,8 @@ export const webhooksMethods = {
         symbol: z.string().optional(),
         status: inboxStatusSchema.optional(),
         /** ISO time or epoch ms bounds on received_at. */
-        from: timeBound.optional(),
-        to: timeBound.optional(),
+        from: timeInputSchema.optional(),
+        to: timeInputSchema.optional(),
         ...page,
       })
       .strict(),

@@ -1,7 +1,6 @@
 /** Contract handlers for the webhooks capability. */
 import type { Handlers } from '../api';
 import { AppError } from '../platform';
-import { toEpochMs } from './payloads';
 import type { WebhookService } from './service';
 
 type WebhookMethods =
@@ -25,8 +24,8 @@ export function webhooksHandlers(service: WebhookService): Pick<Handlers, Webhoo
         topic: input.topic,
         symbol: input.symbol,
         status: input.status,
-        from: input.from === undefined ? undefined : (toEpochMs(input.from) ?? undefined),
-        to: input.to === undefined ? undefined : (toEpochMs(input.to) ?? undefined),
+        from: input.from,
+        to: input.to,
         before: input.before,
         limit: input.limit,
       }),

@@ -43,6 +43,9 @@ describe('marketdesk import / export', () => {
     expect(exported.status).toBe(0);
     expect(exported.stdout).toMatch(/6 rows of gex_snapshots in 1 partitions/);
     expect(readdirSync(join(dataDir, 'parquet', 'gex_snapshots', 'ticker=SPX'))).toEqual(['date=2026-01-05']);
+    const ranged = marketdesk(['export', 'gex_snapshots', '--from', '2026-01-05', '--to', '2026-01-06T00:00:00Z'], dataDir);
+    expect(ranged.status).toBe(0);
+    expect(ranged.stdout).toMatch(/6 rows of gex_snapshots/);
     const badDate = marketdesk(['export', 'gex_snapshots', '--from', 'garbage'], dataDir);
     expect(badDate.status).toBe(2);
     expect(badDate.stderr).toContain('--from "garbage" is not a date such as 2026-01-05');

@@ -143,7 +143,7 @@ describe('webhooks from senders we do not control', () => {
     const res = await post(t.ws, '/gex', JSON.stringify(snap), { headers: auth });
     expect([res.status, res.json.error?.issues[0].path]).toEqual([422, ['ticker']]);
     const api = await t.ws.dispatcher.call('exports.parquet', { table: 'gex_snapshots', from: 'garbage' });
-    expect(api.ok ? null : [api.error.status, api.error.message]).toEqual([400, expect.stringMatching(/from.*expected a date/)]);
+    expect(api.ok ? null : [api.error.status, api.error.message]).toEqual([400, expect.stringMatching(/from.*an ISO date/)]);
     expect(inboxCount(t.ws)).toBe(0);
   });
 

@@ -161,18 +161,21 @@ export const exportCommand: CliCommand = {
     );
     const table = positionals[0];
     if (!table) throw new UsageError('missing <table> (e.g. gex_snapshots, gex_strikes, bars)');
-    for (const flag of ['from', 'to'] as const) {
+    const bound = (flag: 'from' | 'to') => {
       const v = values[flag];
-      if (v !== undefined && !exportTimeSchema.safeParse(v).success)
+      if (v === undefined) return undefined;
+      const parsed = exportTimeSchema.safeParse(v);
+      if (!parsed.success)
         throw new UsageError(`--${flag} "${v}" is not a date such as 2026-01-05 (or an ISO time such as 2026-01-05T14:30:00Z)`);
-    }
+      return parsed.data;
+    };
     const settings = loadSettings({ overrides: dataDirOverride(values['data-dir']) }).settings;
     const stores = await openStores(settings.DATA_DIR, ALL_MIGRATIONS);
     try {
       const r = await exportTableToParquet(stores.warehouse, settings.DATA_DIR, {
         table,
-        from: values.from,
-        to: values.to,
+        from: bound('from'),
+        to: bound('to'),
         tickers: values.ticker,
       });
       out(`${r.rows} rows of ${r.table} in ${r.partitions} partitions (${r.files} files) → ${r.dir}`);
