@@ -7,6 +7,11 @@
  * A top-level object is a container when its first value is an object (or an array of objects);
  * otherwise it is itself a record. Structural errors (not JSON, truncated) throw `JsonLayoutError`;
  * a record that is well delimited but malformed inside is yielded anyway and fails JSON.parse later.
+ *
+ * JSON lines whose first record fits on one line are read as NDJSON: a line break ends the record being
+ * read, so one broken line (a missing brace, an unclosed string, a stray `}` or a bare word) is yielded as
+ * its own malformed text — one invalid record — instead of swallowing the lines after it and failing the
+ * whole file as truncated. Concatenated records that span lines (pretty-printed) keep the depth-only reading.
  */
 
 export type JsonLayout = 'array' | 'lines' | 'object';
@@ -27,6 +32,7 @@ const OPEN_ARR = 0x5b;
 const CLOSE_ARR = 0x5d;
 const COLON = 0x3a;
 const COMMA = 0x2c;
+const NEWLINE = 0x0a;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -53,6 +59,10 @@ export class JsonRecordSplitter {
   private pending: Pending = 'none';
   private afterColon = false;
   private inPrimitive = false;
+  /** JSON lines: 'strict' once the first record fitted on one line (NDJSON), 'free' if it spanned lines. */
+  private lineMode: 'unknown' | 'strict' | 'free' = 'unknown';
+  /** NDJSON: capturing a line that is not a record (a stray bracket, a bare word) up to its line break. */
+  private inJunk = false;
 
   /** Feeds one chunk; returns the records completed inside it (as UTF-8 text). */
   push(chunk: Buffer): string[] {
@@ -84,6 +94,22 @@ export class JsonRecordSplitter {
         if (i === n) break;
       }
       const c = chunk[i] as number;
+      if (this.lineMode === 'strict') {
+        if (c === NEWLINE && (this.recordDepth >= 0 || this.inJunk)) {
+          // NDJSON: the line ended inside a record (or junk): one malformed record; the next line starts afresh.
+          const text = this.capture(chunk, start, i).trim();
+          if (text !== '') out.push(text);
+          this.resetLine();
+          start = -1;
+          continue;
+        }
+        if (this.inJunk) continue;
+        if (this.depth === 0 && !isSpace(c) && c !== OPEN_OBJ && c !== OPEN_ARR) {
+          this.inJunk = true;
+          start = i;
+          continue;
+        }
+      }
       if (this.inString) {
         if (this.escape) this.escape = false;
         else if (c === BACKSLASH) this.escape = true;
@@ -149,14 +175,9 @@ export class JsonRecordSplitter {
         this.inPrimitive = false;
         this.afterColon = false;
         if (this.depth === this.recordDepth) {
-          const tail = chunk.subarray(Math.max(start, 0), i + 1);
-          if (this.parts.length > 0) {
-            this.parts.push(tail);
-            out.push(Buffer.concat(this.parts).toString('utf8'));
-            this.parts = [];
-          } else {
-            out.push(tail.toString('utf8'));
-          }
+          const text = this.capture(chunk, start, i + 1);
+          if (this.layout === 'lines' && this.lineMode === 'unknown') this.lineMode = text.includes('\n') ? 'free' : 'strict';
+          out.push(text);
           this.recordDepth = -1;
           start = -1;
         }
@@ -176,15 +197,36 @@ export class JsonRecordSplitter {
       if (this.pending !== 'none' && (this.afterColon || this.pending === 'first-element')) this.decideTopObjectIsRecord();
       this.primitiveAtRecordLevel();
     }
-    if (this.recordDepth >= 0) this.parts.push(Buffer.from(chunk.subarray(Math.max(start, 0))));
+    if (this.recordDepth >= 0 || this.inJunk) this.parts.push(Buffer.from(chunk.subarray(Math.max(start, 0))));
     this.offset += n;
     return out;
+  }
+
+  /** The captured text from `start` (or the chunk's beginning) to `end`, joined to earlier chunks' parts. */
+  private capture(chunk: Buffer, start: number, end: number): string {
+    const tail = chunk.subarray(Math.max(start, 0), end);
+    if (this.parts.length === 0) return tail.toString('utf8');
+    this.parts.push(tail);
+    const text = Buffer.concat(this.parts).toString('utf8');
+    this.parts = [];
+    return text;
+  }
+
+  private resetLine(): void {
+    this.depth = 0;
+    this.inString = false;
+    this.escape = false;
+    this.recordDepth = -1;
+    this.inJunk = false;
+    this.parts = [];
+    this.afterColon = false;
+    this.inPrimitive = false;
   }
 
   /** Call at end of input: throws if the file stopped inside a value. */
   end(): void {
     if (!this.started) throw new JsonLayoutError('NOT_JSON', 'not JSON: the file is empty');
-    if (this.depth !== 0 || this.inString) {
+    if (this.depth !== 0 || this.inString || this.inJunk) {
       throw new JsonLayoutError(
         'TRUNCATED',
         `truncated: the file ends inside ${this.inString ? 'a string' : 'an unfinished value'} at byte ${this.offset} (depth ${this.depth})`,
@@ -202,8 +244,10 @@ export class JsonRecordSplitter {
     let inString = this.inString;
     let escaped = this.escape;
     const closing = this.recordDepth + 1;
+    const lineEnds = this.lineMode === 'strict';
     for (; i < n; i++) {
       const c = chunk[i] as number;
+      if (lineEnds && c === NEWLINE) break;
       if (inString) {
         if (escaped) escaped = false;
         else if (c === BACKSLASH) escaped = true;

@@ -243,6 +243,17 @@ describe('a trader imports GEX history', () => {
     expect(done.report.invalidExamples?.[0]).toMatchObject({ index: 3, message: expect.stringMatching(/nests too deeply/) });
   });
 
+  it('a broken line of a JSON lines file is one invalid record; the lines after it are imported', async () => {
+    await freshWorkstation({ IMPORT_MAX_BAD_RATIO: '0.2' });
+    const records = snapshots({ count: 10, start: Date.UTC(2026, 1, 2, 14, 31) / 1000 }).map((r) => JSON.stringify(r));
+    records[2] = records[2].slice(0, 40); // a line cut short: unclosed object and string
+    const file = join(t.dataDir, 'broken-line.ndjson');
+    await writeFile(file, records.join('\n'));
+    const done = await t.ws.imports.queue.waitFor(t.ws.imports.queue.enqueue({ path: file }).job.id);
+    expect([done.state, done.recordsValid, done.recordsInvalid, done.snapshotsInserted]).toEqual(['done', 9, 1, 9]);
+    expect(done.report.invalidExamples?.[0]).toMatchObject({ index: 2, message: expect.stringMatching(/malformed JSON/) });
+  });
+
   it('a cancelled job stops and leaves the tables unchanged; retry imports it', async () => {
     await freshWorkstation({ IMPORT_TIMEOUT_SECONDS: '30' });
     const q = t.ws.imports.queue;

@@ -47,3 +47,56 @@ describe('JsonRecordSplitter', () => {
     expect(() => split('', 5)).toThrow(/empty/);
   });
 });
+
+describe('JsonRecordSplitter on NDJSON with broken lines', () => {
+  /** Every text the splitter yields, parsed or marked as the malformed text it was. */
+  function lines(text: string, chunkSize: number): unknown[] {
+    const s = new JsonRecordSplitter();
+    const buf = Buffer.from(text);
+    const out: unknown[] = [];
+    for (let i = 0; i < buf.length; i += chunkSize)
+      for (const r of s.push(buf.subarray(i, i + chunkSize))) {
+        try {
+          out.push(JSON.parse(r));
+        } catch {
+          out.push({ malformed: r });
+        }
+      }
+    s.end();
+    return out;
+  }
+
+  for (const size of [1, 5, 1 << 20]) {
+    it(`keeps every good line around broken ones (${size}-byte chunks)`, () => {
+      const text = [
+        '{"timestamp": 1, "ticker": "SPX"}',
+        '{"timestamp": 2, "ticker": "SPX", "strikes": [[1, 2',
+        '{"timestamp": 3, "ticker": "SPX", "note": "unclosed',
+        '{"timestamp": 4, "ticker": "SPX"}}',
+        'garbage here',
+        '',
+        '{"timestamp": 5, "ticker": "NDX"}\r',
+        '{"timestamp": 6, "ticker": "NDX"}',
+      ].join('\n');
+      expect(lines(text, size)).toEqual([
+        { timestamp: 1, ticker: 'SPX' },
+        { malformed: '{"timestamp": 2, "ticker": "SPX", "strikes": [[1, 2' },
+        { malformed: '{"timestamp": 3, "ticker": "SPX", "note": "unclosed' },
+        { timestamp: 4, ticker: 'SPX' },
+        { malformed: '}' },
+        { malformed: 'garbage here' },
+        { timestamp: 5, ticker: 'NDX' },
+        { timestamp: 6, ticker: 'NDX' },
+      ]);
+    });
+  }
+
+  it('still reads pretty-printed concatenated records across lines, and still fails a file cut mid-line', () => {
+    const pretty = `${JSON.stringify({ timestamp: 1, ticker: 'SPX' }, null, 2)}\n${JSON.stringify({ timestamp: 2, ticker: 'SPX' }, null, 2)}`;
+    expect(lines(pretty, 3)).toEqual([
+      { timestamp: 1, ticker: 'SPX' },
+      { timestamp: 2, ticker: 'SPX' },
+    ]);
+    expect(() => lines('{"timestamp": 1}\n{"timestamp": 2, "ticker": "SP', 4)).toThrow(/truncated/);
+  });
+});
