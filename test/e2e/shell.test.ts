@@ -21,6 +21,17 @@ describe('the served shell in Chromium', () => {
     expect(app.pageErrors).toEqual([]);
   });
 
+  it('stops showing healthy stores when the workstation goes away', async () => {
+    app = await startServedApp();
+    const { page } = app;
+    await page.waitForSelector('[data-testid="store-warehouse"].ok');
+    await app.server.close();
+    await page.waitForSelector('[data-testid="status-bar"][data-connection="lost"]', { timeout: 15_000 });
+    expect(await page.locator('[data-testid="store-warehouse"]').getAttribute('class')).not.toContain('ok');
+    expect(await page.locator('[data-testid="store-journal"]').textContent()).toMatch(/unknown/);
+    expect(await page.locator('[data-testid="status-bar"]').textContent()).toMatch(/Lost the connection to the workstation/);
+  });
+
   it('changes a setting, reloads, and sees it persisted', async () => {
     app = await startServedApp();
     const { page } = app;

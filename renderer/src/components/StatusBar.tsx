@@ -11,9 +11,27 @@ export function StatusBar() {
       </footer>
     );
   }
+  // A failed poll means the workstation may be gone: the last known store health is no longer known.
+  if (error) {
+    return (
+      <footer className="statusbar" data-testid="status-bar" data-connection="lost">
+        <span className="bad" data-testid="store-warehouse">
+          ● warehouse unknown
+        </span>
+        <span className="bad" data-testid="store-journal">
+          ● journal unknown
+        </span>
+        <span className="bad">Lost the connection to the workstation ({error}); retrying every 5 s</span>
+        <span className="spacer" />
+        <span className="muted" title="Data folder">
+          {status.dataDir}
+        </span>
+      </footer>
+    );
+  }
   const { warehouse, journal } = status.stores;
   return (
-    <footer className="statusbar" data-testid="status-bar">
+    <footer className="statusbar" data-testid="status-bar" data-connection="ok">
       <span className={warehouse.ok ? 'ok' : 'bad'} data-testid="store-warehouse" title={warehouse.error ?? warehouse.path}>
         ● warehouse {warehouse.ok ? 'ok' : 'error'}
       </span>
@@ -23,7 +41,6 @@ export function StatusBar() {
       {status.debugMode && <span className="badge badge-debug">DEBUG MODE · offline replay</span>}
       {status.demo && <span className="badge">DEMO gateway</span>}
       <span className="muted">{status.mode}</span>
-      {error && <span className="bad">{error}</span>}
       <span className="spacer" />
       <span className="muted" title="Data folder">
         {status.dataDir}
