@@ -164,17 +164,19 @@ const LITTLE_ENDIAN = endianness() === 'LE';
  * Appends series' indicators to `bar_indicators` (series_id, ts, one DOUBLE per stored indicator) on `conn`
  * through one reused DataChunk: each column block is one typed-array copy, the timestamps are written
  * as int64 microseconds without BigInt allocations, warm-up NaNs become NULLs. No per-row calls.
+ * `table`: another table of bar_indicators' columns (the pipeline bench measures DuckDB's own write floor with it).
  */
 export async function appendIndicators(
   conn: DuckDBConnection,
   series: readonly { seriesId: number; one: SymbolSeries }[],
+  table = 'bar_indicators',
 ): Promise<number> {
   const types: DuckDBType[] = [
     DuckDBIntegerType.instance,
     DuckDBTimestampType.instance,
     ...STORED_INDICATORS.map(() => DuckDBDoubleType.instance),
   ];
-  const appender = await conn.createAppender('bar_indicators');
+  const appender = await conn.createAppender(table);
   const chunk = DuckDBDataChunk.create(types, CHUNK);
   // Setting a chunk's rowCount drops its cached vectors: fetch them again after every resize.
   let vectors = types.map((_, c) => raw(chunk.getColumnVector(c)));
