@@ -43,7 +43,10 @@ export const importJobSchema = z.object({
   report: z.object({
     layout: z.string().optional(),
     encoding: z.string().optional(),
-    invalidExamples: z.array(z.object({ index: z.number(), message: z.string(), excerpt: z.string() })).optional(),
+    entries: z.array(z.string()).optional(),
+    invalidExamples: z
+      .array(z.object({ index: z.number(), message: z.string(), excerpt: z.string(), entry: z.string().optional() }))
+      .optional(),
     nonRecords: z.number().optional(),
     duplicatesInFile: z.number().optional(),
     durationsMs: z.record(z.string(), z.number()).optional(),

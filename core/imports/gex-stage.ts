@@ -7,12 +7,13 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { classicToRows, gexClassicSnapshotSchema } from '../gex';
 import { AppError, errorMessage, yieldToLoop } from '../platform';
 import type { Warehouse, WarehouseMigration } from '../storage';
-import { openDecoded } from './decode';
+import { type DecodedEntry, openDecodedEntries } from './decode';
 import type { InvalidExample } from './jobs';
-import { JsonLayoutError, JsonRecordSplitter } from './record-splitter';
+import { type JsonLayout, JsonLayoutError, JsonRecordSplitter } from './record-splitter';
 
 export const stagingWarehouseMigrations: WarehouseMigration[] = [
   {
@@ -50,14 +51,17 @@ export interface StageOptions {
 }
 
 export interface StageResult {
+  /** The documents' layout; `mixed` when the entries of a zip differ. */
   layout: string;
   encoding: string;
+  /** The zip entries read, in order (none for a plain, gzip or zstd file). */
+  entries: string[];
   records: number;
   valid: number;
   invalid: number;
   nonRecords: number;
   strikes: number;
-  /** Snapshots repeating an earlier (ticker, timestamp) of the same file: the first one is kept. */
+  /** Snapshots repeating an earlier (ticker, timestamp) of the same file or archive: the first one is kept. */
   duplicatesInFile: number;
   invalidExamples: InvalidExample[];
 }
@@ -88,9 +92,11 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
       status: 507,
     });
   }
-  const { stream, encoding } = await openDecoded(options.stagedPath);
-  const splitter = new JsonRecordSplitter();
+  const { encoding, entries } = await openDecodedEntries(options.stagedPath);
   const examples: InvalidExample[] = [];
+  const layouts = new Set<JsonLayout>();
+  let nonRecords = 0;
+  let current: DecodedEntry | undefined;
   let records = 0;
   let valid = 0;
   let invalid = 0;
@@ -125,8 +131,15 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
     loading.catch(() => undefined);
   };
 
-  try {
-    for await (const chunk of stream) {
+  const example = (index: number, message: string, text: string) => {
+    if (examples.length >= MAX_EXAMPLES) return;
+    const entry = current?.name;
+    examples.push({ index, message, excerpt: excerpt(text), ...(entry === undefined ? {} : { entry }) });
+  };
+
+  // Each entry is its own JSON document, so its own splitter; counters, dedupe and parts span the archive.
+  const stageEntry = async (splitter: JsonRecordSplitter, source: Readable) => {
+    for await (const chunk of source) {
       if (options.signal?.aborted) throw cancelled();
       for (const text of splitter.push(chunk as Buffer)) {
         if (loadInFlight && ++sinceYield >= 4) {
@@ -139,15 +152,13 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
           parsed = JSON.parse(text);
         } catch (err) {
           invalid++;
-          if (examples.length < MAX_EXAMPLES)
-            examples.push({ index, message: `malformed JSON: ${errorMessage(err)}`, excerpt: excerpt(text) });
+          example(index, `malformed JSON: ${errorMessage(err)}`, text);
           continue;
         }
         const result = checkRecord(parsed);
         if (result === TOO_DEEP) {
           invalid++;
-          if (examples.length < MAX_EXAMPLES)
-            examples.push({ index, message: 'the record nests too deeply to be read', excerpt: excerpt(text) });
+          example(index, 'the record nests too deeply to be read', text);
           continue;
         }
         if (!result.success) {
@@ -157,13 +168,13 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
               .slice(0, 3)
               .map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`)
               .join('; ');
-            examples.push({ index, message, excerpt: excerpt(text) });
+            example(index, message, text);
           }
           continue;
         }
         valid++;
         const snap = result.data;
-        // Dedupe inside the file here (first occurrence wins) so the merge needs no sort.
+        // Dedupe inside the file (across an archive's entries) here, first occurrence wins, so the merge needs no sort.
         const key = `${snap.ticker}|${Math.round(snap.timestamp * 1000)}`;
         if (seen.has(key)) {
           duplicatesInFile++;
@@ -179,8 +190,7 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
           // An extra field nested deeper than JSON.stringify can recurse: that record, not the file, is invalid.
           valid--;
           invalid++;
-          if (examples.length < MAX_EXAMPLES)
-            examples.push({ index, message: 'the record nests too deeply to be stored', excerpt: excerpt(text) });
+          example(index, 'the record nests too deeply to be stored', text);
           continue;
         }
         const [snapLine, strikeLine] = staged;
@@ -193,38 +203,56 @@ export async function validateAndStage(warehouse: Warehouse, options: StageOptio
       options.onProgress?.(records, valid, invalid);
     }
     splitter.end();
+  };
+
+  let stream: Readable | undefined;
+  try {
+    for (const entry of entries) {
+      if (options.signal?.aborted) throw cancelled();
+      current = entry;
+      const splitter = new JsonRecordSplitter();
+      stream = entry.open();
+      await stageEntry(splitter, stream);
+      stream.destroy();
+      nonRecords += splitter.nonRecords;
+      if (splitter.layout) layouts.add(splitter.layout);
+    }
     await flush();
     await loading;
   } catch (err) {
     await loading.catch(() => undefined);
+    const where = current?.name === undefined ? '' : ` (zip entry ${current.name})`;
     if (err instanceof JsonLayoutError) {
-      throw new AppError(err.code === 'TRUNCATED' ? 'IMPORT_TRUNCATED' : 'IMPORT_NOT_JSON', `The file is ${err.message}`, {
-        details: { records, valid, invalid },
-      });
+      throw new AppError(
+        err.code === 'TRUNCATED' ? 'IMPORT_TRUNCATED' : 'IMPORT_NOT_JSON',
+        `The file is ${err.message}${where}`,
+        { details: { records, valid, invalid } },
+      );
     }
     if (err instanceof AppError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || /zstd|incorrect header|unexpected end/i.test(errorMessage(err))) {
-      throw new AppError('IMPORT_BAD_ARCHIVE', `The compressed file is corrupt or truncated: ${errorMessage(err)}`);
+      throw new AppError('IMPORT_BAD_ARCHIVE', `The compressed file is corrupt or truncated${where}: ${errorMessage(err)}`);
     }
     if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EPERM') {
       throw new AppError('IMPORT_DISK', `Cannot write staging data (${code}): ${errorMessage(err)}`, { status: 507 });
     }
     throw err;
   } finally {
-    stream.destroy();
+    stream?.destroy();
   }
 
-  invalid += splitter.nonRecords;
+  invalid += nonRecords;
   const total = valid + invalid;
-  options.onProgress?.(records + splitter.nonRecords, valid, invalid);
+  options.onProgress?.(records + nonRecords, valid, invalid);
   const result: StageResult = {
-    layout: splitter.layout ?? 'unknown',
+    layout: layouts.size > 1 ? 'mixed' : ([...layouts][0] ?? 'unknown'),
     encoding,
+    entries: entries.flatMap((e) => (e.name === undefined ? [] : [e.name])),
     records: total,
     valid,
     invalid,
-    nonRecords: splitter.nonRecords,
+    nonRecords,
     strikes,
     duplicatesInFile,
     invalidExamples: examples,

@@ -21,14 +21,19 @@ export function stepReached(marker: Step, step: Step): boolean {
 }
 
 export interface InvalidExample {
+  /** The record's position in the file, counted across every entry of a zip. */
   index: number;
   message: string;
   excerpt: string;
+  /** The zip entry holding the record. */
+  entry?: string;
 }
 
 export interface JobReport {
   layout?: string;
   encoding?: string;
+  /** The zip entries read, in order. */
+  entries?: string[];
   invalidExamples?: InvalidExample[];
   nonRecords?: number;
   duplicatesInFile?: number;

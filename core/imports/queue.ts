@@ -299,6 +299,7 @@ export class ImportQueue {
             ...this.get(job.id).report,
             layout: staged.layout,
             encoding: staged.encoding,
+            ...(staged.entries.length > 0 ? { entries: staged.entries } : {}),
             invalidExamples: staged.invalidExamples,
             nonRecords: staged.nonRecords,
             duplicatesInFile: staged.duplicatesInFile,

@@ -121,34 +121,72 @@ export const TEST_ENV: Record<string, string> = {
 
 /** A one-entry zip archive (deflate), as a provider might serve a history file. */
 export function zipOf(name: string, content: string | Buffer): Buffer {
-  const data = Buffer.from(content);
-  const packed = deflateRawSync(data);
-  const fileName = Buffer.from(name);
-  const crc = crc32(data);
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(packed.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(fileName.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(packed.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(fileName.length, 28);
-  central.writeUInt32LE(0, 42);
-  const cdOffset = local.length + fileName.length + packed.length;
+  return zipArchive([{ name, content }]);
+}
+
+export interface ZipEntrySpec {
+  /** Ends with "/" for a directory. */
+  name: string;
+  content?: string | Buffer;
+  /** 0 stored, 8 deflate (default); any other method is written as stored bytes labelled with it. */
+  method?: number;
+  /** Sizes and CRC left out of the local header and written in a data descriptor, as streaming zippers do. */
+  dataDescriptor?: boolean;
+}
+
+/** A zip archive written by hand (no dependency), entries in the given order. */
+export function zipArchive(entries: ZipEntrySpec[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const data = Buffer.from(e.content ?? '');
+    const method = e.method ?? (e.name.endsWith('/') ? 0 : 8);
+    const packed = method === 8 ? deflateRawSync(data) : data;
+    const fileName = Buffer.from(e.name);
+    const crc = crc32(data);
+    const flags = e.dataDescriptor ? 0x08 : 0;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(method, 8);
+    if (!e.dataDescriptor) {
+      local.writeUInt32LE(crc, 14);
+      local.writeUInt32LE(packed.length, 18);
+      local.writeUInt32LE(data.length, 22);
+    }
+    local.writeUInt16LE(fileName.length, 26);
+    const parts = [local, fileName, packed];
+    if (e.dataDescriptor) {
+      const descriptor = Buffer.alloc(16);
+      descriptor.writeUInt32LE(0x08074b50, 0);
+      descriptor.writeUInt32LE(crc, 4);
+      descriptor.writeUInt32LE(packed.length, 8);
+      descriptor.writeUInt32LE(data.length, 12);
+      parts.push(descriptor);
+    }
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(flags, 8);
+    central.writeUInt16LE(method, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(fileName.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(...parts);
+    centrals.push(central, fileName);
+    offset += parts.reduce((n, b) => n + b.length, 0);
+  }
+  const cd = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(central.length + fileName.length, 12);
-  end.writeUInt32LE(cdOffset, 16);
-  return Buffer.concat([local, fileName, packed, central, fileName, end]);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
 }

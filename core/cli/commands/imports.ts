@@ -79,7 +79,9 @@ export const importCommand: CliCommand = {
       else {
         out(describeJob(job));
         if (job.duplicateOf) out(`Same content as ${job.duplicateOf}; nothing imported.`);
-        for (const e of job.report.invalidExamples ?? []) out(`  invalid record #${e.index}: ${e.message}`);
+        if (job.report.entries) out(`Zip archive: ${job.report.entries.length} files read`);
+        for (const e of job.report.invalidExamples ?? [])
+          out(`  invalid record #${e.index}${e.entry ? ` (${e.entry})` : ''}: ${e.message}`);
         if (job.backupId) out(`Backup taken before the import: ${job.backupId}`);
         if (job.report.integrityReportId) out(`Integrity report: ${job.report.integrityReportId}`);
         if (job.error) out(`Error (${job.errorCode}): ${job.error}`);

@@ -226,8 +226,9 @@ function JobReport() {
           <tr>
             <th>Content</th>
             <td>
-              {bytes(job.bytesTotal ?? job.bytesDone)} · {r.encoding ?? '?'} · {r.layout ?? '?'} · SHA-256{' '}
-              <span className="mono">{job.contentHash?.slice(0, 16) ?? '—'}</span>
+              {bytes(job.bytesTotal ?? job.bytesDone)} · {r.encoding ?? '?'}
+              {r.entries ? ` (${r.entries.length} ${r.entries.length === 1 ? 'file' : 'files'})` : ''} · {r.layout ?? '?'} ·
+              SHA-256 <span className="mono">{job.contentHash?.slice(0, 16) ?? '—'}</span>
             </td>
           </tr>
           <tr>
@@ -317,7 +318,7 @@ function JobReport() {
             <tbody>
               {r.invalidExamples?.map((e) => (
                 <tr key={e.index}>
-                  <td>{e.index}</td>
+                  <td title={e.entry}>{e.entry ? `${e.index} (${e.entry})` : e.index}</td>
                   <td className="bad">{e.message}</td>
                   <td
                     className="mono"
