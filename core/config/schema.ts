@@ -107,7 +107,21 @@ const cronSchema = z.string().superRefine((v, ctx) => {
 
 const timeZoneSchema = z.string().refine(isValidTimeZone, 'expected an IANA time zone such as America/New_York');
 
-const hostSchema = z.string().trim().min(1, 'expected a host name or IP address');
+/** A DNS name (letters, digits, hyphens; dot-separated labels of at most 63) or an IP literal — what can be bound or dialled. */
+export function isHostName(host: string): boolean {
+  if (host.length > 253) return false;
+  if (isIpOrCidr(host) && !host.includes('/')) return true;
+  const labels = host.replace(/\.$/, '').split('.');
+  // All-numeric labels (decimal or 0x hex, as inet_aton reads them) are a malformed IPv4 address, not a name.
+  if (labels.every((l) => /^(\d+|0x[0-9a-f]*)$/i.test(l))) return false;
+  return labels.every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
+}
+
+const hostSchema = z
+  .string()
+  .trim()
+  .min(1, 'expected a host name or IP address')
+  .refine(isHostName, 'expected a host name (e.g. localhost) or an IP address (e.g. 127.0.0.1, ::1)');
 
 export const settingsSchema = z.object({
   DATA_DIR: z.string().trim().min(1, 'expected a folder path'),
@@ -287,8 +301,22 @@ export const settingDocs: Record<SettingKey, SettingDoc> = {
 export function describeSettingIssues(issues: readonly z.core.$ZodIssue[], raw: Record<string, unknown>): string[] {
   return issues.map((issue) => {
     const key = String(issue.path[0] ?? '(settings)');
-    const value = raw[key];
-    const shown = value === undefined ? '(missing)' : JSON.stringify(value);
-    return `${key}=${shown}: ${issue.message}`;
+    const value = Object.hasOwn(raw, key) ? raw[key] : undefined;
+    return `${key}=${shownValue(key, value)}: ${issue.message}`;
   });
+}
+
+const SHOWN_MAX = 80;
+
+/** A bad value as the message shows it: secrets masked, long or deeply nested values cut short. */
+function shownValue(key: string, value: unknown): string {
+  if (value === undefined) return '(missing)';
+  if (Object.hasOwn(settingDocs, key) && settingDocs[key as SettingKey].secret) return '(hidden)';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    return `(a ${Array.isArray(value) ? 'list' : typeof value} too deeply nested to show)`;
+  }
+  return text.length > SHOWN_MAX ? `${text.slice(0, SHOWN_MAX)}… (${text.length} characters)` : text;
 }

@@ -50,7 +50,7 @@ export class SettingsStore {
   /** Validates the whole result before anything is written: a bad value changes nothing. */
   update(patch: Partial<Record<SettingKey, unknown>>): { settings: Settings; changed: SettingKey[] } {
     const keys = Object.keys(patch) as SettingKey[];
-    const unknownKeys = keys.filter((k) => !(k in settingsSchema.shape));
+    const unknownKeys = keys.filter((k) => !Object.hasOwn(settingsSchema.shape, k));
     if (unknownKeys.length > 0) {
       throw new AppError('SETTING_UNKNOWN', `Unknown setting(s): ${unknownKeys.join(', ')}`, {
         details: { issues: unknownKeys.map((k) => ({ path: [k], message: 'unknown setting' })) },

@@ -168,6 +168,33 @@ describe('live settings', () => {
     expect(() => s.update({ DATA_DIR: '/elsewhere' })).toThrow(/DATA_DIR/);
   });
 
+  it('refuses inherited object keys, hosts that are no host, and values too deep or long to echo', () => {
+    const { dir, store: s } = store();
+    s.update({ CACHE_TTL_HOURS: 3 });
+    const before = readFileSync(join(dir, 'settings.json'), 'utf8');
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__'])
+      expect(() => s.update(JSON.parse(`{"${key}": 5}`))).toThrow(/Unknown setting/);
+    for (const host of ['0x10', '1.2.3', 'a b', '\u0000\u001b[2J', 'x'.repeat(300), '300.1.1.1', '-bad-.example'])
+      expect(() => s.update({ WEBHOOK_HOST: host }), host).toThrow(/WEBHOOK_HOST=.*expected a host name/);
+    for (const host of ['localhost', '0.0.0.0', '::1', 'gateway.lan', 'my-pc.local.'])
+      expect(() => s.update({ IB_HOST: host }), host).not.toThrow();
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect(() => s.update({ LOG_LEVEL: deep })).toThrow(/LOG_LEVEL=\(a list too deeply nested to show\)/);
+    const long = (() => {
+      try {
+        s.update({ CACHE_SYMBOLS: 7, LOG_LEVEL: 'x'.repeat(1_000_000) });
+      } catch (err) {
+        return (err as AppError).message;
+      }
+    })();
+    expect(long).toMatch(/LOG_LEVEL="x+… \(1000002 characters\)/);
+    expect(long?.length).toBeLessThan(2_000);
+    expect(() => s.update({ WEBHOOK_SECRET: 12345 })).toThrow(/WEBHOOK_SECRET=\(hidden\)/);
+    s.update({ IB_HOST: '127.0.0.1' });
+    expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))).toEqual({ ...JSON.parse(before), IB_HOST: '127.0.0.1' });
+  });
+
   it('never shows secrets back, and keeps them when the mask is sent back', () => {
     const { store: s } = store({});
     s.update({ WEBHOOK_SECRET: 'hunter2-very-secret' });
