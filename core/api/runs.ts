@@ -121,8 +121,27 @@ export const schedulerStatusSchema = z.object({
 });
 export type SchedulerStatusView = z.infer<typeof schedulerStatusSchema>;
 
-const runId = z.string().min(1).max(64);
-const dateString = z.string().regex(/^\d{4}-\d{2}-\d{2}([T ][\d:.]+Z?)?$/, 'expected a date such as 2026-01-05');
+/** True for YYYY-MM-DD (optionally with a time) naming a day that exists: Date.parse rolls 2025-02-30 over to March 2. */
+export function isRealDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:$|[T ])/.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return false;
+  return value.length === 10 || Number.isFinite(Date.parse(value.replace(' ', 'T')));
+}
+
+// Run ids are `20261123-091500-a1b2c3`; a short form is 4+ of their characters. Nothing else can name a run
+// (control characters and LIKE wildcards would otherwise reach the prefix search).
+const runId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9-]+$/, 'expected a run id such as 20261123-091500-a1b2c3 (or 4+ of its characters)');
+const dateString = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}([T ][\d:.]+Z?)?$/, 'expected a date such as 2026-01-05')
+  .refine(isRealDate, 'no such day or time (expected a date such as 2026-01-05)');
 
 export const runsMethods = {
   'runs.list': method(

@@ -1,8 +1,9 @@
 /** Handlers for the runs, artifacts and scheduler parts of the contract. */
+import { existsSync } from 'node:fs';
 import { copyFile, open, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import type { EventHub, Handlers } from '../api';
-import { AppError, FolderError, makeFolder } from '../platform';
+import { AppError, errorMessage, FolderError, makeFolder } from '../platform';
 import type { RunTracker } from '../runs';
 import { nextRunTimes, type WorkflowScheduler } from '../scheduler';
 import type { Warehouse } from '../storage';
@@ -61,13 +62,16 @@ export function runsHandlers(deps: RunsHandlerDeps): Pick<Handlers, RunsMethod> 
     'artifacts.preview': ({ id, limit, all }) => previewArtifact(deps, id, all ? 100_000 : limit),
     'artifacts.saveCopy': async ({ id, directory }) => {
       const a = tracker.artifact(id);
+      if (directory.includes('\0')) throw new AppError('BAD_PATH', 'directory holds a NUL character', { status: 400 });
       if (!isAbsolute(directory))
         throw new AppError('BAD_PATH', `"${directory}" is not an absolute folder path`, { status: 400 });
       await makeFolder(directory).catch((err: unknown) => {
         throw err instanceof FolderError ? new AppError('BAD_PATH', err.message, { status: 400 }) : err;
       });
       const target = join(directory, `${a.runId}-${basename(a.name)}`);
-      await copyFile(a.path, target);
+      await copyFile(a.path, target).catch((err: unknown) => {
+        throw copyError(err, a.path, directory);
+      });
       return { path: target };
     },
     'scheduler.status': () => scheduler.status(),
@@ -156,4 +160,26 @@ export function bridgeRunEvents(tracker: RunTracker, events: EventHub): () => vo
       events.emit('runs.updated', payload);
     }
   });
+}
+
+/** What a failed copy means to the user: the folder refused it (4xx, naming it), or the artifact itself is gone. */
+function copyError(err: unknown, source: string, directory: string): AppError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' && !existsSync(source))
+    return new AppError('ARTIFACT_MISSING', `The artifact file ${source} is no longer there`, { status: 410 });
+  const why: Record<string, string> = {
+    EACCES: 'is not writable by you',
+    EPERM: 'does not allow writing',
+    EROFS: 'is on a read-only disk',
+    ENOSPC: 'is on a disk with no space left',
+    EDQUOT: 'is over its disk quota',
+    EISDIR: 'already holds a folder of that name',
+  };
+  return new AppError(
+    'BAD_PATH',
+    `directory "${directory}" ${why[code ?? ''] ?? `cannot take the copy (${errorMessage(err)})`}`,
+    {
+      status: 400,
+    },
+  );
 }

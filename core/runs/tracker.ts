@@ -168,7 +168,7 @@ export class RunTracker {
   private runRow(idOrShort: string): RunRow {
     const exact = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(idOrShort) as RunRow | undefined;
     if (exact) return exact;
-    if (idOrShort.length < 4 || /[%_\\]/.test(idOrShort)) throw notFound(idOrShort);
+    if (idOrShort.length < 4 || !/^[A-Za-z0-9-]+$/.test(idOrShort)) throw notFound(idOrShort);
     const matches = this.db
       .prepare("SELECT * FROM runs WHERE id LIKE ? || '%' OR id LIKE '%' || ? LIMIT 6")
       .all(idOrShort, idOrShort) as RunRow[];
@@ -464,7 +464,8 @@ export class RunTracker {
       params.push(filter.since);
     }
     if (filter.until) {
-      where.push('created_at <= ?');
+      // A day alone means the whole day: created_at holds times, and '2026-01-05T10:00…' > '2026-01-05'.
+      where.push(filter.until.length === 10 ? "created_at < date(?, '+1 day')" : 'created_at <= ?');
       params.push(filter.until);
     }
     const rows = this.db

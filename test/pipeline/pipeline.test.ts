@@ -105,6 +105,12 @@ describe('a live pipeline run against the simulated gateway', () => {
       400,
       'Cannot create the folder /proc/nope: this filesystem does not allow creating it',
     ]);
+    // A folder that exists but takes no files (sysfs refuses even root) is a 400 naming it, not a 500.
+    const unwritable = await t.ws.dispatcher.call('artifacts.saveCopy', { id: parquet?.id as number, directory: '/sys/kernel' });
+    expect(unwritable.ok ? null : [unwritable.error.status, unwritable.error.message]).toEqual([
+      400,
+      'directory "/sys/kernel" is not writable by you',
+    ]);
     const report = JSON.parse(readFileSync(artifacts.find((a) => a.name === 'validation_report.json')?.path as string, 'utf8'));
     expect(report.passed).toBe(true);
     expect(report.symbols.map((s: { symbol: string }) => s.symbol)).toEqual(['NVDA', 'TSLA']);
@@ -296,10 +302,26 @@ describe('a live pipeline run against the simulated gateway', () => {
     // Bad ids and dates are named, not ignored.
     await expect(callOrThrow(t.ws.dispatcher, 'runs.cancel', { runId: 'no-such-run' })).rejects.toMatchObject({ status: 404 });
     await expect(callOrThrow(t.ws.dispatcher, 'runs.trigger', { from: '2025-02-30', to: '2025-03-10' })).rejects.toMatchObject({
-      code: 'BAD_DATE',
-      message: expect.stringContaining('"2025-02-30"'),
+      status: 400,
+      message: expect.stringMatching(/from: no such day/),
     });
     await expect(callOrThrow(t.ws.dispatcher, 'artifacts.list', { since: 'garbage' })).rejects.toMatchObject({ status: 400 });
+    for (const since of ['2025-13-45', '2025-02-30', '2025-01-05T25:00'])
+      await expect(callOrThrow(t.ws.dispatcher, 'artifacts.list', { since })).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringContaining('since'),
+      });
+    // Only run-id characters name a run: a NUL or a LIKE wildcard never reaches the short-id search.
+    for (const runId of [`\u0000${first.runId.slice(-6)}`, '%%%%', '____'])
+      await expect(callOrThrow(t.ws.dispatcher, 'runs.get', { runId })).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringContaining('runId'),
+      });
+    // A day alone as `until` takes the whole day.
+    const [newest] = (await callOrThrow(t.ws.dispatcher, 'artifacts.list', {})).artifacts;
+    const day = newest.createdAt.slice(0, 10);
+    const untilDay = (await callOrThrow(t.ws.dispatcher, 'artifacts.list', { until: day })).artifacts;
+    expect(untilDay.map((a) => a.id)).toContain(newest.id);
   });
 
   it('replays a past run from the cache and finds the same rows and checksums', async () => {
