@@ -4,7 +4,7 @@ import type { Settings } from '../config';
 import type { IntegrityService } from '../integrity';
 import type { Stores } from '../storage';
 import { createBackup, listBackups, verifyBackup } from './backups';
-import { exportTableToParquet } from './parquet';
+import { exportableTables, exportTableToParquet } from './parquet';
 import type { ImportQueue } from './queue';
 
 export interface ImportsHandlerDeps {
@@ -34,13 +34,7 @@ export function importsHandlers(deps: ImportsHandlerDeps) {
       return b;
     },
     'backups.verify': ({ id }: { id: string }) => verifyBackup(deps.dataDir(), id),
-    'exports.tables': async () => ({
-      tables: (
-        await deps.stores.warehouse.rows<{ t: string }>(
-          "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'import_%' AND table_name <> 'schema_migrations' ORDER BY 1",
-        )
-      ).map((r) => r.t),
-    }),
+    'exports.tables': async () => ({ tables: await exportableTables(deps.stores.warehouse) }),
     'exports.parquet': (input: { table: string; from?: string; to?: string; tickers?: string[] }) =>
       exportTableToParquet(deps.stores.warehouse, deps.dataDir(), input),
     'integrity.run': ({ sources }: { sources?: string[] }) => deps.integrity.run({ sources, trigger: 'manual' }),

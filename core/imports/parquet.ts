@@ -34,6 +34,14 @@ const TABLE_NAME = /^[a-z_][a-z0-9_]*$/;
 
 let exportQueue: Promise<unknown> = Promise.resolve();
 
+/** The warehouse tables a user may export: not the importer's staging tables, not the migration ledger. */
+export async function exportableTables(warehouse: Warehouse): Promise<string[]> {
+  const rows = await warehouse.rows<{ t: string }>(
+    "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'import\\_%' ESCAPE '\\' AND table_name <> 'schema_migrations' ORDER BY 1",
+  );
+  return rows.map((r) => r.t);
+}
+
 export async function exportTableToParquet(warehouse: Warehouse, dataDir: string, req: ExportRequest): Promise<ExportResult> {
   const run = exportQueue.then(() => exportNow(warehouse, dataDir, req));
   exportQueue = run.catch(() => undefined);
@@ -47,7 +55,15 @@ async function exportNow(warehouse: Warehouse, dataDir: string, req: ExportReque
     "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1 ORDER BY ordinal_position",
     [req.table],
   );
-  if (cols.length === 0) throw new AppError('EXPORT_BAD_TABLE', `The warehouse has no table "${req.table}"`, { status: 404 });
+  const exportable = await exportableTables(warehouse);
+  if (cols.length === 0 || !exportable.includes(req.table))
+    throw new AppError(
+      'EXPORT_BAD_TABLE',
+      `The warehouse has no exportable table "${req.table}" (exportable: ${exportable.join(', ')})`,
+      {
+        status: 404,
+      },
+    );
   const names = cols.map((c) => c.column_name);
   const key = KEY_COLUMNS.find((c) => names.includes(c)) ?? null;
   const time =

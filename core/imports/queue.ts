@@ -5,8 +5,9 @@
  * a crash or a stop is put back in the queue at the next start and skips what it already did:
  * backup taken, file downloaded (hash known), rows staged, merge committed, partitions exported.
  */
+import { type Stats, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Settings } from '../config';
 import { type Clock, type Logger, systemClock } from '../platform';
 import { AppError, errorMessage } from '../platform/errors';
@@ -65,7 +66,32 @@ export function enqueueImport(db: Stores['journal']['db'], input: EnqueueImportI
 function normaliseInput(input: EnqueueImportInput): { category: string; origin: string } {
   if (!input.url === !input.path) throw new AppError('IMPORT_BAD_INPUT', 'Give exactly one of url or path');
   if (input.url) parseHttpUrl(input.url);
-  return { category: (input.category ?? 'full').trim().toLowerCase() || 'full', origin: input.source ?? 'api' };
+  if (input.path) checkLocalFile(input.path);
+  const category = (input.category ?? 'full').trim().toLowerCase() || 'full';
+  if (!/^[a-z0-9_-]{1,16}$/.test(category))
+    throw new AppError(
+      'IMPORT_BAD_INPUT',
+      `category ${JSON.stringify(category.slice(0, 40))} is not a GEX category (such as full, zero or one)`,
+      {
+        status: 400,
+      },
+    );
+  return { category, origin: input.source ?? 'api' };
+}
+
+/** Refused at once, with nothing queued: a path that cannot be imported would only become a failed job. */
+function checkLocalFile(path: string): void {
+  const bad = (why: string) =>
+    new AppError('IMPORT_BAD_PATH', `path ${JSON.stringify(path.slice(0, 300))} ${why}`, { status: 400 });
+  if (!isAbsolute(path)) throw bad('is not absolute: give the full path of the file');
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw bad(code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code ?? errorMessage(err)})`);
+  }
+  if (!stats.isFile()) throw bad(stats.isDirectory() ? 'is a folder, not a file' : 'is not a regular file');
 }
 
 export class ImportQueue {

@@ -3,7 +3,7 @@
  * app (the CLI), which keeps a backup of what it replaces.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,10 +85,12 @@ describe('backups', () => {
     const real = await importFile(t.ws, t.dataDir, 'a.json', 5);
     const beforeReal = (await listBackups(t.dataDir)).find((b) => b.jobId === real.id);
     expect(beforeReal).toBeDefined();
-    // Three imports of a file that is not there: each takes its backup, fails, and changes nothing.
+    // Three imports of a file that is no history: each takes its backup, fails, and changes nothing.
     for (let i = 0; i < 3; i++) {
       const q = t.ws.imports.queue;
-      const failed = await q.waitFor(q.enqueue({ path: join(t.dataDir, `missing-${i}.json`) }).job.id);
+      const path = join(t.dataDir, `not-json-${i}.json`);
+      writeFileSync(path, `not JSON ${i}`);
+      const failed = await q.waitFor(q.enqueue({ path }).job.id);
       expect(failed.state).toBe('failed');
     }
     const kept = await listBackups(t.dataDir);

@@ -37,7 +37,8 @@ describe('marketdesk import / export', () => {
 
     const missing = marketdesk(['import', join(dataDir, 'nope.json')], dataDir);
     expect(missing.status).toBe(1);
-    expect(missing.stdout).toMatch(/IMPORT_BAD_PATH/);
+    expect(missing.stderr).toMatch(/nope\.json" does not exist/);
+    expect(marketdesk(['import', 'list'], dataDir).stdout).not.toMatch(/nope\.json/);
 
     const exported = marketdesk(['export', 'gex_snapshots'], dataDir);
     expect(exported.status).toBe(0);

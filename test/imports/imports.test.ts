@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { callOrThrow } from '../../core/api';
 import { listBackups } from '../../core/imports';
 import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
 import { body, type FileServer, serveFiles, snapshots, TEST_ENV, tableChecksums, zipOf } from './support';
@@ -252,6 +253,37 @@ describe('a trader imports GEX history', () => {
     const done = await t.ws.imports.queue.waitFor(t.ws.imports.queue.enqueue({ path: file }).job.id);
     expect([done.state, done.recordsValid, done.recordsInvalid, done.snapshotsInserted]).toEqual(['done', 9, 1, 9]);
     expect(done.report.invalidExamples?.[0]).toMatchObject({ index: 2, message: expect.stringMatching(/malformed JSON/) });
+  });
+
+  it('refuses a path or category that cannot be imported at once, naming it, and queues nothing', async () => {
+    await freshWorkstation();
+    const file = join(t.dataDir, 'real.json');
+    await writeFile(file, JSON.stringify(snapshots({ count: 1 })));
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ path: join(t.dataDir, 'definitely-missing.json') }, /path ".*definitely-missing\.json" does not exist/],
+      [{ path: 'relative/file.json' }, /path "relative\/file\.json" is not absolute/],
+      [{ path: t.dataDir }, /is a folder, not a file/],
+      [{ path: file, category: '\u0000bad' }, /category .* is not a GEX category/],
+    ];
+    const before = (await callOrThrow(t.ws.dispatcher, 'imports.list', {})).jobs;
+    for (const [input, message] of cases)
+      await expect(callOrThrow(t.ws.dispatcher, 'imports.enqueue', input)).rejects.toMatchObject({ status: 400, message });
+    expect((await callOrThrow(t.ws.dispatcher, 'imports.list', {})).jobs).toEqual(before);
+  });
+
+  it('exports only the tables it lists: never the migration ledger or staging tables', async () => {
+    await freshWorkstation();
+    const { tables } = await callOrThrow(t.ws.dispatcher, 'exports.tables', {});
+    expect(tables).toContain('gex_snapshots');
+    for (const table of ['schema_migrations', 'import_staged_gex_snapshots']) {
+      expect(tables).not.toContain(table);
+      await expect(callOrThrow(t.ws.dispatcher, 'exports.parquet', { table })).rejects.toMatchObject({
+        status: 404,
+        message: expect.stringContaining(`no exportable table "${table}"`),
+      });
+      expect(existsSync(join(t.dataDir, 'parquet', table))).toBe(false);
+    }
+    expect((await callOrThrow(t.ws.dispatcher, 'exports.parquet', { table: 'gex_snapshots' })).rows).toBeGreaterThan(0);
   });
 
   it('a cancelled job stops and leaves the tables unchanged; retry imports it', async () => {
