@@ -57,6 +57,14 @@ export async function startControlServer(options: ControlServerOptions): Promise
     return payload;
   });
 
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonInput(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   registerApiRoutes(app, options, token);
   await registerStatic(app, options.staticDir);
 
@@ -141,7 +149,8 @@ async function registerStatic(app: FastifyInstance, staticDir?: string): Promise
 }
 
 function attachEventSocket(app: FastifyInstance, events: EventHub, token: string, port: number): () => void {
-  const wss = new WebSocketServer({ noServer: true });
+  // The page only listens on this socket: a client frame has nothing to carry, so a big one is cut off early.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // The same Host check as every HTTP request (DNS rebinding): the upgrade does not pass the onRequest hook.
     if (!hostAllowed(req.headers.host, port)) {
@@ -153,7 +162,12 @@ function attachEventSocket(app: FastifyInstance, events: EventHub, token: string
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // A protocol error (an oversized or malformed frame) is emitted on the socket, and unheard it would end the
+      // process; ws itself closes the connection with the matching code (1009, 1002…).
+      ws.on('error', () => undefined);
+      wss.emit('connection', ws, req);
+    });
   });
   const unsubscribe = events.subscribe((event, payload) => {
     const frame = JSON.stringify({ event, payload });
@@ -197,4 +211,25 @@ function hostAllowed(hostHeader: string | undefined, port: number): boolean {
   if (!hostHeader) return false;
   const allowed = ['127.0.0.1', 'localhost', '[::1]'];
   return allowed.some((h) => hostHeader === `${h}:${port}` || hostHeader === h);
+}
+
+/**
+ * A request body as JSON. Keys that would reach an object's prototype (`__proto__`, `constructor.prototype`)
+ * are refused by name, where fastify's parser answered "Body is not valid JSON" for perfectly valid JSON.
+ */
+export function parseJsonInput(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  const bad = (message: string) => Object.assign(new Error(message), { statusCode: 400 });
+  try {
+    return JSON.parse(text, (key, value) => {
+      if (key === '__proto__') throw bad('The input holds a "__proto__" key, which is never accepted');
+      if (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype'))
+        throw bad('The input holds a "constructor.prototype" key, which is never accepted');
+      return value;
+    });
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 400) throw err;
+    if (err instanceof RangeError) throw bad('The input is nested too deeply to be read');
+    throw bad(`The input is not valid JSON: ${(err as Error).message}`);
+  }
 }

@@ -93,6 +93,31 @@ describe('the contract over HTTP and WebSocket', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('names a prototype key or broken JSON as such, and cuts off a big WebSocket frame', async () => {
+    const answer = async (body: string) => {
+      const res = await post('/api/call/settings.update', body);
+      return [res.status, ((await res.json()) as { error: { message: string } }).error.message];
+    };
+    expect(await answer('{"values": {"__proto__": {"LOG_LEVEL": "debug"}}}')).toEqual([
+      400,
+      'The input holds a "__proto__" key, which is never accepted',
+    ]);
+    expect(await answer('{"values": {"constructor": {"prototype": {"x": 1}}}}')).toEqual([
+      400,
+      'The input holds a "constructor.prototype" key, which is never accepted',
+    ]);
+    expect(await answer('{"values": ')).toEqual([400, expect.stringMatching(/^The input is not valid JSON: /)]);
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/events?token=${server.token}`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(Buffer.alloc(1024 * 1024, 1));
+    expect(await closed).toBe(1009); // message too big
+    expect((await post('/api/call/system.status', '{}')).status).toBe(200);
+  });
+
   it('pushes events to a WebSocket that has the token, and refuses one that has not', async () => {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/events?token=${server.token}`);
     await new Promise((resolve, reject) => {
