@@ -88,10 +88,29 @@ export function isValidTimeZone(tz: string): boolean {
   }
 }
 
+const CRON_FIELDS = ['minute', 'hour', 'day of month', 'month', 'weekday'] as const;
+const MONTHS = 'jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec';
+const WEEKDAYS = 'sun|mon|tue|wed|thu|fri|sat';
+/**
+ * What each field may hold: numbers, `*`, ranges, steps and lists (plus month and weekday names). The parser
+ * used for next-run times also takes Jenkins/Quartz extras (`H`, `L`, `W`, `#`, `?`) that node-cron, which
+ * fires the schedule, refuses — such an expression would be saved and then never fire.
+ */
+const CRON_FIELD_SYNTAX = [
+  /^[\d*,/-]+$/,
+  /^[\d*,/-]+$/,
+  /^[\d*,/-]+$/,
+  new RegExp(`^([\\d*,/-]|${MONTHS})+$`, 'i'),
+  new RegExp(`^([\\d*,/-]|${WEEKDAYS})+$`, 'i'),
+];
+
 /** Five fields only (minute hour day-of-month month day-of-week), so the meaning is never ambiguous. */
 export function cronProblem(expr: string, tz = 'UTC'): string | null {
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5) return `expected 5 cron fields (minute hour day month weekday), got ${fields.length}`;
+  const bad = fields.findIndex((f, i) => !CRON_FIELD_SYNTAX[i].test(f));
+  if (bad >= 0)
+    return `the ${CRON_FIELDS[bad]} field "${fields[bad]}" may hold only numbers, *, ranges (1-5), steps (*/15) and lists (1,15)${bad === 3 ? ' or names such as jan' : bad === 4 ? ' or names such as mon' : ''}`;
   try {
     CronExpressionParser.parse(expr, { tz });
     return null;

@@ -5,7 +5,7 @@
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Settings } from '../config';
-import type { Logger } from '../platform';
+import { errorMessage, type Logger } from '../platform';
 
 export interface CronTriggerDeps {
   name: string;
@@ -42,7 +42,16 @@ export class CronTrigger {
     const s = this.deps.settings();
     const expr = this.deps.expression(s).trim();
     if (!expr) return;
-    this.task = cron.schedule(
+    try {
+      this.task = this.schedule(expr, s.WORKFLOW_TIMEZONE);
+    } catch (err) {
+      // A schedule node-cron refuses stays off and says so; it never stops the app from starting.
+      this.deps.logger.error(`scheduled ${this.deps.name} not armed`, { expression: expr, problem: errorMessage(err) });
+    }
+  }
+
+  private schedule(expr: string, timezone: string): ScheduledTask {
+    return cron.schedule(
       expr,
       async () => {
         if (this.busy) return;
@@ -55,7 +64,7 @@ export class CronTrigger {
           this.busy = false;
         }
       },
-      { timezone: s.WORKFLOW_TIMEZONE, name: this.deps.name },
+      { timezone, name: this.deps.name },
     );
   }
 

@@ -166,11 +166,17 @@ export class WorkflowScheduler {
     }
     const generation = ++this.generation;
     if (this.useNodeCron) {
-      this.task = cron.schedule(s.WORKFLOW_SCHEDULE, (ctx) => this.fire(ctx.date?.getTime?.() ?? Date.now()), {
-        timezone: s.WORKFLOW_TIMEZONE,
-        name: `workflow:${this.deps.workflow}`,
-        noOverlap: true,
-      });
+      try {
+        this.task = cron.schedule(s.WORKFLOW_SCHEDULE, (ctx) => this.fire(ctx.date?.getTime?.() ?? Date.now()), {
+          timezone: s.WORKFLOW_TIMEZONE,
+          name: `workflow:${this.deps.workflow}`,
+          noOverlap: true,
+        });
+      } catch (err) {
+        // Whatever node-cron refuses leaves the schedule disarmed (status: not active), never the app unable to start.
+        this.logger.error('schedule not armed', { expression: s.WORKFLOW_SCHEDULE, problem: errorMessage(err) });
+        return;
+      }
     } else {
       void this.clockLoop(generation, s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE);
     }

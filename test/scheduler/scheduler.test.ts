@@ -77,6 +77,31 @@ describe('the workflow schedule', () => {
     expect(t.ws.settings.get().WORKFLOW_SCHEDULE).toBe('0 9 * * 1-5');
   });
 
+  it('refuses what node-cron cannot fire (Jenkins/Quartz H, L, W, #, ?) before saving it, for every schedule', async () => {
+    const t = await openScheduled(new ManualClock(MONDAY), newDir());
+    const cases: [string, RegExp][] = [
+      ['H 9 * * *', /the minute field "H" may hold only numbers/],
+      ['0 9 L * *', /the day of month field "L"/],
+      ['0 9 15W * *', /the day of month field "15W"/],
+      ['0 9 * * 1#2', /the weekday field "1#2"/],
+      ['0 9 ? * *', /the day of month field "\?"/],
+    ];
+    for (const [expression, message] of cases) {
+      await expect(callOrThrow(t.ws.dispatcher, 'scheduler.setSchedule', { expression })).rejects.toMatchObject({
+        status: 400,
+        message,
+      });
+      await expect(
+        callOrThrow(t.ws.dispatcher, 'settings.update', { values: { BACKUP_SCHEDULE: expression } }),
+      ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('BACKUP_SCHEDULE') });
+    }
+    expect(t.ws.settings.get()).toMatchObject({ WORKFLOW_SCHEDULE: '0 9 * * 1-5', BACKUP_SCHEDULE: '0 3 * * *' });
+    // What node-cron does fire stays accepted: names, steps, ranges, lists.
+    const ok = await callOrThrow(t.ws.dispatcher, 'scheduler.setSchedule', { expression: '*/15 9-16 1,15 jan-dec mon-fri' });
+    expect(ok.expression).toBe('*/15 9-16 1,15 jan-dec mon-fri');
+    expect(ok.nextRuns.length).toBeGreaterThan(0);
+  });
+
   it('fires a scheduled run on time, and stops firing while paused', async () => {
     const clock = new ManualClock(MONDAY);
     const t = await openScheduled(clock, newDir());
