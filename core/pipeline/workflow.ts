@@ -30,6 +30,12 @@ export const WORKFLOW = 'daily-bars';
 export const TASKS = ['preflight', 'extract', 'validate', 'transform', 'record'] as const;
 export type TaskName = (typeof TASKS)[number];
 
+/** Where a run is, for `cancel`: the task in progress and the run's log. */
+interface RunProgress {
+  task: TaskName | null;
+  log: RunLog | null;
+}
+
 export interface PipelineParams {
   symbols: string[];
   /** ISO dates/times; `to` exclusive. */
@@ -123,7 +129,10 @@ const DAY_MS = 86_400_000;
 
 export class Pipeline {
   private readonly deps: PipelineDeps;
-  private readonly active = new Map<string, { runId: string; controller: AbortController; done: Promise<RunOutcome> }>();
+  private readonly active = new Map<
+    string,
+    { runId: string; controller: AbortController; done: Promise<RunOutcome>; progress: RunProgress }
+  >();
   /** First retry delay of a failed task (ms), doubled per attempt with jitter. */
   retryBaseMs: number;
 
@@ -143,7 +152,14 @@ export class Pipeline {
     const now = this.deps.clock.now();
     const to = req.to ? parseDate(req.to, 'to') : Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
     const from = req.from ? parseDate(req.from, 'from') : to - 31 * DAY_MS;
-    if (from >= to) throw new AppError('BAD_RANGE', `from (${req.from}) must be before to (${req.to})`, { status: 400 });
+    if (from >= to) {
+      const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+      throw new AppError(
+        'BAD_RANGE',
+        `from (${req.from ?? day(from)}) must be before to (${req.to ?? `${day(to)}, the default: tomorrow`})`,
+        { status: 400 },
+      );
+    }
     if (req.debug === false && s.DEBUG_MODE) {
       throw new AppError(
         'DEBUG_MODE_ON',
@@ -189,8 +205,9 @@ export class Pipeline {
       replayOf: req.replayOf ?? null,
     });
     const controller = new AbortController();
-    const done = this.execute(runId, params, controller.signal).finally(() => this.active.delete(WORKFLOW));
-    this.active.set(WORKFLOW, { runId, controller, done });
+    const progress: RunProgress = { task: null, log: null };
+    const done = this.execute(runId, params, controller.signal, progress).finally(() => this.active.delete(WORKFLOW));
+    this.active.set(WORKFLOW, { runId, controller, done, progress });
     return { runId, done };
   }
 
@@ -236,10 +253,18 @@ export class Pipeline {
     return { runId: started.runId, done };
   }
 
-  /** Cancels the run in progress; returns false when that run is not running here. */
+  /**
+   * Cancels the run in progress; returns false when that run is not running here, or when it is already
+   * recording its results (the last task: stopping it would only leave them half written).
+   */
   cancel(runId: string): boolean {
     const a = this.active.get(WORKFLOW);
     if (!a || a.runId !== runId) return false;
+    if (a.progress.task === 'record') {
+      a.progress.log?.warn('cancel requested by the user while the run records its results: too late, the run finishes');
+      return false;
+    }
+    a.progress.log?.warn(`cancel requested by the user${a.progress.task ? ` during ${a.progress.task}` : ''}`);
     a.controller.abort(new AppError('CANCELLED', 'cancelled by the user', { status: 409 }));
     return true;
   }
@@ -265,9 +290,10 @@ export class Pipeline {
         : 'local';
   }
 
-  private async execute(runId: string, params: PipelineParams, signal: AbortSignal): Promise<RunOutcome> {
+  private async execute(runId: string, params: PipelineParams, signal: AbortSignal, progress: RunProgress): Promise<RunOutcome> {
     const { tracker, settings } = this.deps;
     const log = new RunLog(tracker, runId, this.deps.logger.child({ component: 'pipeline' }), params.debug);
+    progress.log = log;
     const ctx: RunContext = {
       runId,
       params,
@@ -286,13 +312,21 @@ export class Pipeline {
     const retries = settings().PIPELINE_TASK_RETRIES;
     let status: Exclude<RunStatus, 'running'> = 'succeeded';
     let error: string | null = null;
-    let failedAt = -1;
+    let skipFrom: number = TASKS.length;
     for (let i = 0; i < TASKS.length; i++) {
       const task = TASKS[i];
+      // A cancel that came while the previous task could not stop (it finished anyway): this task never starts.
+      if (signal.aborted) {
+        status = 'cancelled';
+        error = `cancelled after ${TASKS[i - 1] ?? 'start'}, before ${task}: ${errorMessage(signal.reason)}`;
+        skipFrom = i;
+        break;
+      }
+      progress.task = task;
       try {
         await this.runTask(ctx, task, retries);
       } catch (err) {
-        failedAt = i;
+        skipFrom = i + 1;
         if (signal.aborted) {
           status = 'cancelled';
           error = `cancelled during ${task}: ${errorMessage(signal.reason)}`;
@@ -303,7 +337,8 @@ export class Pipeline {
         break;
       }
     }
-    if (failedAt >= 0) for (const t of TASKS.slice(failedAt + 1)) tracker.skipTask(runId, t);
+    progress.task = null;
+    for (const t of TASKS.slice(skipFrom)) tracker.skipTask(runId, t);
     // Whatever happened, the report, metrics and (debug) summary are kept with the run.
     await this.recordOutcome(ctx, status, error).catch((err) =>
       log.error('recording the run outcome failed', { error: errorMessage(err) }),
@@ -327,7 +362,7 @@ export class Pipeline {
     const { tracker } = this.deps;
     const started = this.deps.clock.now();
     for (let attempt = 1; ; attempt++) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
+      if (attempt > 1 && ctx.signal.aborted) throw ctx.signal.reason;
       tracker.startTask(ctx.runId, task, attempt);
       const log = ctx.log.forTask(task, attempt);
       try {

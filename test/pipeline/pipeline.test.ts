@@ -306,6 +306,10 @@ describe('a live pipeline run against the simulated gateway', () => {
       message: expect.stringMatching(/from: no such day/),
     });
     await expect(callOrThrow(t.ws.dispatcher, 'artifacts.list', { since: 'garbage' })).rejects.toMatchObject({ status: 400 });
+    await expect(callOrThrow(t.ws.dispatcher, 'runs.trigger', { from: '2999-01-01' })).rejects.toMatchObject({
+      code: 'BAD_RANGE',
+      message: expect.stringMatching(/^from \(2999-01-01\) must be before to \(\d{4}-\d{2}-\d{2}, the default: tomorrow\)$/),
+    });
     for (const since of ['2025-13-45', '2025-02-30', '2025-01-05T25:00'])
       await expect(callOrThrow(t.ws.dispatcher, 'artifacts.list', { since })).rejects.toMatchObject({
         status: 400,
@@ -322,6 +326,50 @@ describe('a live pipeline run against the simulated gateway', () => {
     const day = newest.createdAt.slice(0, 10);
     const untilDay = (await callOrThrow(t.ws.dispatcher, 'artifacts.list', { until: day })).artifacts;
     expect(untilDay.map((a) => a.id)).toContain(newest.id);
+  });
+
+  it('a cancel during a task that cannot stop ends the run before the next task; during record it is refused', async () => {
+    t = await openPipelineWorkstation();
+    const { tracker, pipeline } = t.ws.runs;
+    // Hold the warehouse's write queue when transform starts, so the run sits in transform's write-back.
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let inTransform = false;
+    const off = tracker.onEvent((e) => {
+      if (e.kind === 'updated' && e.task === 'transform' && e.taskStatus === 'running' && !inTransform) {
+        inTransform = true;
+        void t?.ws.stores.warehouse.transaction(() => held);
+      }
+    });
+    const run = pipeline.trigger({ symbols: ['NVDA'], ...RANGE });
+    await eventually(() => inTransform, 10_000, 'transform to start');
+    expect(await callOrThrow(t.ws.dispatcher, 'runs.cancel', { runId: run.runId })).toEqual({ cancelled: true });
+    release();
+    off();
+    const outcome = await run.done;
+    expect(outcome.status).toBe('cancelled');
+    expect(outcome.error).toMatch(/cancelled (during transform|after transform, before record): cancelled by the user/);
+    const detail = tracker.get(run.runId);
+    expect(detail.tasks.map((x) => x.task)).toEqual(['preflight', 'extract', 'validate', 'transform', 'record']);
+    expect(detail.tasks.find((x) => x.task === 'record')?.status).toBe('skipped');
+    const warnings = tracker.logs(run.runId, { level: 'warn' }).map((l) => l.message);
+    expect(warnings).toContain('cancel requested by the user during transform');
+
+    // In record the results are being written: the cancel is refused and says why; the run completes.
+    let refused: boolean | null = null;
+    const off2 = tracker.onEvent((e) => {
+      if (e.kind === 'updated' && e.task === 'record' && e.taskStatus === 'running' && refused === null)
+        refused = pipeline.cancel(e.runId);
+    });
+    const second = await pipeline.trigger({ symbols: ['NVDA'], ...RANGE }).done;
+    off2();
+    expect(refused).toBe(false);
+    expect(second.status).toBe('succeeded');
+    expect(tracker.logs(second.runId, { level: 'warn' }).map((l) => l.message)).toContain(
+      'cancel requested by the user while the run records its results: too late, the run finishes',
+    );
   });
 
   it('replays a past run from the cache and finds the same rows and checksums', async () => {
