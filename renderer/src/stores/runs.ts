@@ -125,7 +125,9 @@ export const useRuns = create<RunsState>((set, get) => ({
     try {
       const { cancelled } = await api.call('runs.cancel', { runId });
       set({
-        message: cancelled ? { level: 'ok', text: `Cancelling ${runId}…` } : { level: 'bad', text: `${runId} is not running` },
+        message: cancelled
+          ? { level: 'ok', text: `Cancelling ${runId}…` }
+          : { level: 'bad', text: `${runId} cannot be cancelled: it is no longer running, or already recording its results` },
       });
     } catch (err) {
       set({ message: { level: 'bad', text: errText(err) } });
