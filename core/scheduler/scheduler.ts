@@ -53,8 +53,33 @@ export function nextRunTimes(expression: string, timezone: string, after: number
     });
   const problem = cronProblem(expression, timezone);
   if (problem) throw new AppError('BAD_SCHEDULE', `Schedule "${expression}" refused: ${problem}`, { status: 400 });
+  return cronTimes(expression, timezone, after, { count });
+}
+
+/**
+ * Fire times after `after` (up to `count`, or up to `until`), as node-cron fires them: cron-parser moves a wall-clock
+ * time that a spring-forward skips (02:30 in New York on the second Sunday of March) to 03:30, node-cron skips that
+ * day; so times whose wall-clock hour and minute the expression does not name are dropped.
+ */
+function cronTimes(expression: string, timezone: string, after: number, limit: { count?: number; until?: number }): number[] {
   const it = CronExpressionParser.parse(expression, { tz: timezone, currentDate: new Date(after) });
-  return it.take(count).map((d) => d.getTime());
+  const { hour, minute } = it.fields;
+  const wall = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hour: 'numeric', minute: 'numeric', hourCycle: 'h23' });
+  const named = (t: number) => {
+    const parts = wall.formatToParts(t);
+    const h = Number(parts.find((p) => p.type === 'hour')?.value);
+    const m = Number(parts.find((p) => p.type === 'minute')?.value);
+    return (hour.values as number[]).includes(h) && (minute.values as number[]).includes(m);
+  };
+  const out: number[] = [];
+  const count = limit.count ?? 50;
+  // A bounded look-ahead: an expression that names only skipped times still ends.
+  for (let i = 0; i < count * 4 + 8 && out.length < count && it.hasNext(); i++) {
+    const t = it.next().getTime();
+    if (limit.until !== undefined && t > limit.until) break;
+    if (named(t)) out.push(t);
+  }
+  return out;
 }
 
 export class WorkflowScheduler {
@@ -199,6 +224,7 @@ export class WorkflowScheduler {
     const { clock } = this.deps;
     while (generation === this.generation) {
       const [next] = nextRunTimes(expression, timezone, clock.now(), 1);
+      if (next === undefined) return; // only times that never exist on the wall clock
       await clock.sleep(Math.max(0, next - clock.now()));
       if (generation !== this.generation) return;
       this.fire(next);
@@ -269,17 +295,7 @@ export class WorkflowScheduler {
     if (since.length === 0 || s.WORKFLOW_PAUSED || cronProblem(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE)) return [];
     const from = Math.max(...since);
     const now = this.deps.clock.now();
-    const missedTimes: number[] = [];
-    const it = CronExpressionParser.parse(s.WORKFLOW_SCHEDULE, {
-      tz: s.WORKFLOW_TIMEZONE,
-      currentDate: new Date(from),
-      endDate: new Date(now),
-    });
-    while (missedTimes.length < 50 && it.hasNext()) {
-      const t = it.next().getTime();
-      if (t > now) break;
-      missedTimes.push(t);
-    }
+    const missedTimes = cronTimes(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE, from, { count: 50, until: now });
     if (missedTimes.length === 0) return [];
     const detectedAt = new Date(now).toISOString();
     const insert = this.deps.db.prepare('INSERT INTO scheduler_missed (workflow, expected_at, detected_at) VALUES (?, ?, ?)');

@@ -102,6 +102,17 @@ describe('the workflow schedule', () => {
     expect(ok.nextRuns.length).toBeGreaterThan(0);
   });
 
+  it('shows no run on a day the spring-forward skips its time, as node-cron fires it', async () => {
+    const t = await openScheduled(new ManualClock(Date.parse('2027-03-12T12:00:00Z')), newDir());
+    const { times } = await callOrThrow(t.ws.dispatcher, 'scheduler.preview', {
+      expression: '30 2 * * *',
+      timezone: 'America/New_York',
+      count: 3,
+    });
+    // 2027-03-14 02:30 does not exist in New York (clocks go from 02:00 to 03:00): that day has no run.
+    expect(times).toEqual(['2027-03-13T07:30:00.000Z', '2027-03-15T06:30:00.000Z', '2027-03-16T06:30:00.000Z']);
+  });
+
   it('fires a scheduled run on time, and stops firing while paused', async () => {
     const clock = new ManualClock(MONDAY);
     const t = await openScheduled(clock, newDir());
