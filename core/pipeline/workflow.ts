@@ -180,6 +180,8 @@ export class Pipeline {
 
   /** Starts a run and returns at once; `done` settles when it ends (it never rejects). */
   trigger(req: TriggerRequest = {}): { runId: string; done: Promise<RunOutcome> } {
+    // Bad params are named first: waiting for the current run would not make them right.
+    const params = this.resolveParams(req);
     const running = this.active.get(WORKFLOW);
     if (running) {
       throw new AppError(
@@ -188,7 +190,6 @@ export class Pipeline {
         { status: 409, details: { runId: running.runId } },
       );
     }
-    const params = this.resolveParams(req);
     const settings = this.deps.settings();
     const runId = this.deps.tracker.startRun({
       workflow: WORKFLOW,
@@ -344,6 +345,7 @@ export class Pipeline {
       log.error('recording the run outcome failed', { error: errorMessage(err) }),
     );
     if (status === 'succeeded') log.info('run succeeded', { durationsMs: ctx.durations });
+    else if (status === 'cancelled') log.warn('run cancelled', { error });
     else log.error(`run ${status}`, { error });
     tracker.finishRun(runId, status, error);
     if (status === 'failed') {

@@ -283,6 +283,10 @@ describe('a live pipeline run against the simulated gateway', () => {
       code: 'RUN_IN_PROGRESS',
       message: expect.stringContaining(first.runId),
     });
+    // Bad params are named even while a run is in progress.
+    await expect(callOrThrow(t.ws.dispatcher, 'runs.trigger', { from: '2025-03-10', to: '2025-03-01' })).rejects.toMatchObject({
+      code: 'BAD_RANGE',
+    });
     const list = await callOrThrow(t.ws.dispatcher, 'runs.list', {});
     expect(list.current).toBe(first.runId);
     await eventually(
@@ -297,6 +301,9 @@ describe('a live pipeline run against the simulated gateway', () => {
     expect(run.status).toBe('cancelled');
     expect(run.error).toMatch(/cancelled during extract/);
     expect(run.tasks.find((x) => x.task === 'extract')?.status).toBe('cancelled');
+    // A cancel is the trader's decision: a warning in the run's log, not an error.
+    const runLog = t.ws.runs.tracker.logs(first.runId, {});
+    expect(runLog.find((l) => l.message === 'run cancelled')?.level).toBe('warn');
     // Afterwards a trigger works again.
     expect((await t.ws.runs.pipeline.trigger({ symbols: ['NVDA'], ...RANGE }).done).status).toBe('succeeded');
     // Bad ids and dates are named, not ignored.
