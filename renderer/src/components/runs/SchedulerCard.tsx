@@ -82,21 +82,13 @@ export function SchedulerCard() {
         {scheduler.nextRuns.length === 0 && <li className="muted">none while paused</li>}
         {scheduler.nextRuns.map((t) => (
           <li key={t} className="mono">
-            {new Date(t).toLocaleString('en-US', {
-              timeZone: scheduler.timezone,
-              weekday: 'short',
-              year: 'numeric',
-              month: 'short',
-              day: 'numeric',
-              hour: '2-digit',
-              minute: '2-digit',
-            })}
+            {inZone(t, scheduler.timezone)}
           </li>
         ))}
       </ul>
       {scheduler.lastResult && (
         <p className={scheduler.lastResult.outcome === 'started' ? 'muted small' : 'warn small'} data-testid="scheduler-last">
-          Last fire {new Date(scheduler.lastResult.at).toLocaleString()}: {scheduler.lastResult.message}
+          Last fire {inZone(scheduler.lastResult.at, scheduler.timezone, true)}: {scheduler.lastResult.message}
         </p>
       )}
       {scheduler.missed.length > 0 && (
@@ -104,11 +96,25 @@ export function SchedulerCard() {
           Missed while closed (not run):{' '}
           {scheduler.missed
             .slice(0, 5)
-            .map((m) => new Date(m.expectedAt).toLocaleString())
+            .map((m) => inZone(m.expectedAt, scheduler.timezone, true))
             .join(', ')}
           {scheduler.missed.length > 5 ? ` and ${scheduler.missed.length - 5} more` : ''}
         </p>
       )}
     </div>
   );
+}
+
+/** A time in the schedule's zone, as the next runs are shown (`withZone`: with the zone's short name, e.g. EST). */
+function inZone(iso: string, timeZone: string, withZone = false): string {
+  return new Date(iso).toLocaleString('en-US', {
+    timeZone,
+    weekday: 'short',
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(withZone ? { timeZoneName: 'short' } : {}),
+  });
 }
