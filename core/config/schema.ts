@@ -18,7 +18,9 @@ const boolish = z.preprocess(
 );
 
 const numberish = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), schema);
+  z.preprocess((v) => (typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v) : v), schema);
+/** Decimal numbers only: Number() would also read '0x10', '0b1' and 'Infinity'. */
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 
 const port = (what: string) =>
   numberish(
@@ -154,17 +156,33 @@ export const settingsSchema = z.object({
     .toUpperCase()
     .regex(/^[A-Z0-9.]{2,16}$/, 'expected an exchange code such as NASDAQ, NYSE or ARCA')
     .default('NASDAQ'),
-  CACHE_TTL_HOURS: numberish(z.number({ error: 'expected a number of hours' }).min(0, 'expected 0 or more hours')).default(24),
+  CACHE_TTL_HOURS: numberish(
+    z
+      .number({ error: 'expected a number of hours' })
+      .min(0, 'expected 0 or more hours')
+      .max(87_600, 'expected at most 87600 hours (10 years)'),
+  ).default(24),
   WORKFLOW_SCHEDULE: cronSchema.default('0 9 * * 1-5'),
   WORKFLOW_TIMEZONE: timeZoneSchema.default('America/New_York'),
   WORKFLOW_PAUSED: boolish.default(false),
   PIPELINE_TASK_RETRIES: numberish(
     z.number({ error: 'expected a whole number' }).int('expected a whole number').min(0).max(10),
   ).default(2),
-  PIPELINE_OUTLIER_Z: numberish(z.number({ error: 'expected a number' }).min(1, 'expected a z-score of 1 or more')).default(8),
+  PIPELINE_OUTLIER_Z: numberish(
+    z
+      .number({ error: 'expected a number' })
+      .min(1, 'expected a z-score of 1 or more')
+      .max(1000, 'expected a z-score of at most 1000'),
+  ).default(8),
   IB_HOST: hostSchema.default('127.0.0.1'),
   IB_PORT: port('IB_PORT').default(4002),
-  IB_CLIENT_ID: numberish(z.number({ error: 'expected a whole number' }).int('expected a whole number').min(0)).default(17),
+  IB_CLIENT_ID: numberish(
+    z
+      .number({ error: 'expected a whole number' })
+      .int('expected a whole number')
+      .min(0)
+      .max(2_147_483_647, 'expected a 32-bit client id'),
+  ).default(17),
   WEBHOOK_HOST: hostSchema.default('127.0.0.1'),
   WEBHOOK_PORT: port('WEBHOOK_PORT').default(8787),
   WEBHOOK_SECRET: z.string().default(''),
@@ -178,10 +196,17 @@ export const settingsSchema = z.object({
       .max(67108864, 'expected at most 64 MiB'),
   ).default(1048576),
   WEBHOOK_RATE_LIMIT: numberish(
-    z.number({ error: 'expected requests per second' }).positive('expected more than 0 requests per second'),
+    z
+      .number({ error: 'expected requests per second' })
+      .positive('expected more than 0 requests per second')
+      .max(1_000_000, 'expected at most 1000000 requests per second'),
   ).default(1000),
-  WEBHOOK_DEDUPE_WINDOW_SECONDS: numberish(z.number({ error: 'expected a number of seconds' }).min(0)).default(60),
-  WEBHOOK_INBOX_RETENTION_DAYS: numberish(z.number({ error: 'expected a whole number of days' }).int().min(0)).default(0),
+  WEBHOOK_DEDUPE_WINDOW_SECONDS: numberish(
+    z.number({ error: 'expected a number of seconds' }).min(0).max(2_592_000, 'expected at most 2592000 seconds (30 days)'),
+  ).default(60),
+  WEBHOOK_INBOX_RETENTION_DAYS: numberish(
+    z.number({ error: 'expected a whole number of days' }).int().min(0).max(36_500, 'expected at most 36500 days'),
+  ).default(0),
   WEBHOOK_PUBLIC_URL: z
     .string()
     .trim()
@@ -198,13 +223,24 @@ export const settingsSchema = z.object({
     .regex(/^wss?:\/\/\S+$/, 'expected a ws:// or wss:// URL')
     .default('wss://api.unusualwhales.com/socket'),
   SERVE_PORT: port('SERVE_PORT').default(7420),
-  IMPORT_MAX_BYTES: numberish(z.number({ error: 'expected a number of bytes' }).int().min(1)).default(4 * 1024 ** 3),
-  IMPORT_TIMEOUT_SECONDS: numberish(z.number({ error: 'expected a number of seconds' }).min(0.1)).default(60),
+  IMPORT_MAX_BYTES: numberish(
+    z
+      .number({ error: 'expected a number of bytes' })
+      .int()
+      .min(1)
+      .max(2 ** 40, 'expected at most 1 TiB (1099511627776 bytes)'),
+  ).default(4 * 1024 ** 3),
+  IMPORT_TIMEOUT_SECONDS: numberish(
+    // Timers overflow past 2^31 ms (~24.8 days) and fire at once: a day is the useful limit.
+    z.number({ error: 'expected a number of seconds' }).min(0.1).max(86_400, 'expected at most 86400 seconds (a day)'),
+  ).default(60),
   IMPORT_DOWNLOAD_ATTEMPTS: numberish(z.number({ error: 'expected a whole number' }).int().min(1).max(10)).default(4),
   IMPORT_MAX_BAD_RATIO: numberish(z.number({ error: 'expected a ratio between 0 and 1' }).min(0).max(1)).default(0.05),
   IMPORT_CONCURRENCY: numberish(z.number({ error: 'expected a whole number' }).int().min(1).max(4)).default(1),
   IMPORT_EXPORT_PARQUET: boolish.default(true),
-  BACKUP_RETENTION: numberish(z.number({ error: 'expected a whole number' }).int().min(1)).default(10),
+  BACKUP_RETENTION: numberish(
+    z.number({ error: 'expected a whole number' }).int().min(1).max(1000, 'expected at most 1000 backups'),
+  ).default(10),
   BACKUP_SCHEDULE: z.union([z.literal(''), cronSchema]).default('0 3 * * *'),
   INTEGRITY_SCHEDULE: z.union([z.literal(''), cronSchema]).default(''),
   DESKTOP_KEEP_IN_TRAY: boolish.default(false),

@@ -191,8 +191,19 @@ describe('live settings', () => {
     expect(long).toMatch(/LOG_LEVEL="x+… \(1000002 characters\)/);
     expect(long?.length).toBeLessThan(2_000);
     expect(() => s.update({ WEBHOOK_SECRET: 12345 })).toThrow(/WEBHOOK_SECRET=\(hidden\)/);
+    // Numbers are decimal and bounded: a timeout past what a timer holds would fire at once.
+    expect(() => s.update({ IMPORT_TIMEOUT_SECONDS: 1e7 })).toThrow(
+      /IMPORT_TIMEOUT_SECONDS=10000000: expected at most 86400 seconds/,
+    );
+    expect(() => s.update({ CACHE_TTL_HOURS: '0x10' })).toThrow(/CACHE_TTL_HOURS="0x10"/);
+    expect(() => s.update({ WEBHOOK_RATE_LIMIT: 1e308 })).toThrow(/WEBHOOK_RATE_LIMIT/);
+    expect(s.update({ CACHE_TTL_HOURS: '1.5e1' }).settings.CACHE_TTL_HOURS).toBe(15);
     s.update({ IB_HOST: '127.0.0.1' });
-    expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))).toEqual({ ...JSON.parse(before), IB_HOST: '127.0.0.1' });
+    expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))).toEqual({
+      ...JSON.parse(before),
+      IB_HOST: '127.0.0.1',
+      CACHE_TTL_HOURS: 15,
+    });
   });
 
   it('never shows secrets back, and keeps them when the mask is sent back', () => {
