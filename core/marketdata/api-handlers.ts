@@ -4,7 +4,7 @@ import type { EventHub, Handlers } from '../api';
 import type { RefreshSummary } from '../api/cache';
 import type { Settings } from '../config';
 import { AppError, type Clock, type Logger } from '../platform';
-import type { BarCache } from './bar-cache';
+import { type BarCache, checkFetch } from './bar-cache';
 import { runRefresh } from './refresh';
 
 export interface CacheHandlerDeps {
@@ -88,6 +88,11 @@ export function cacheHandlers(deps: CacheHandlerDeps, jobs = new RefreshJobs()):
         });
       }
       const symbols = input.symbols ?? (input.symbol ? [input.symbol] : s.CACHE_SYMBOLS);
+      // The range is the same for every symbol: a refusal is answered now, not from inside the background job.
+      const now = clock.now();
+      const label =
+        symbols.length === 1 ? symbols[0] : `${symbols.slice(0, 3).join(', ')}${symbols.length > 3 ? ', …' : ''} (each)`;
+      checkFetch(label, input.barSize, [{ start: now - input.daysBack * 86_400_000, end: now }], now);
       const jobId = `refresh-${randomUUID().slice(0, 8)}`;
       logger.info('cache refresh started', { jobId, symbols, barSize: input.barSize, daysBack: input.daysBack });
       const job = runRefresh(

@@ -122,7 +122,7 @@ export class BarCache {
       }
 
       if (toFetch.length > 0) {
-        checkFetch(key, toFetch, now);
+        checkFetch(key.symbol, key.barSize, toFetch, now);
         await this.fetchAndStore(key, toFetch, now, options);
       }
 
@@ -573,7 +573,8 @@ const SMALL_BAR_HISTORY_MS = 182 * 86_400_000;
  * planned piece by piece: one-second bars since year 1 would otherwise split into tens of millions of pieces and
  * exhaust the memory, and bars of 30 s or less older than six months would only spend paced requests on refusals.
  */
-function checkFetch(key: SeriesKey, ranges: readonly Range[], now: number): void {
+export function checkFetch(symbol: string, barSize: BarSize, ranges: readonly Range[], now: number): void {
+  const key = { symbol, barSize };
   const oldest = now - SMALL_BAR_HISTORY_MS;
   if (isSmallBar(key.barSize) && ranges[0].start < oldest) {
     throw new AppError(

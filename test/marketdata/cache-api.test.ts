@@ -154,6 +154,17 @@ describe('cache.* over the dispatcher (demo gateway)', () => {
       ['cache.get', { symbol: 'NVDA', from: -1e300 }, /from.*between 1900-01-01 and 9999-12-31/],
       ['cache.refresh', { daysBack: 0 }, /daysBack/],
       ['cache.refresh', { symbols: [] }, /symbols/],
+      // Refused now, not from inside the background job it would have started.
+      [
+        'cache.refresh',
+        { symbols: ['NVDA'], daysBack: 10_950, barSize: '1 min' },
+        /NVDA 1 min bars .* would take \d+ IBKR requests/,
+      ],
+      [
+        'cache.refresh',
+        { symbols: ['NVDA', 'TSLA'], daysBack: 400, barSize: '5 secs' },
+        /no 5 secs bars older than six months: fetch NVDA, TSLA \(each\) from/,
+      ],
       ['cache.clear', {}, /symbol, dataType, barSize, or all/],
       ['cache.clear', { all: false }, /all/],
     ];
