@@ -165,7 +165,12 @@ export const importsMethods = {
         to: exportTimeSchema.optional(),
         tickers: z.array(z.string().regex(/^[^\p{Cc}]+$/u, 'expected a ticker without control characters')).optional(),
       })
-      .strict(),
+      .strict()
+      // Both are 'YYYY-MM-DD HH:MM:SS.mmm' here: text order is time order.
+      .refine((v) => v.from === undefined || v.to === undefined || v.from <= v.to, {
+        message: '"from" must not be after "to"',
+        path: ['from'],
+      }),
     exportResultSchema,
   ),
   'integrity.run': method(

@@ -155,7 +155,11 @@ export const webhooksMethods = {
         to: timeInputSchema.optional(),
         ...page,
       })
-      .strict(),
+      .strict()
+      .refine((v) => v.from === undefined || v.to === undefined || v.from <= v.to, {
+        message: '"from" must not be after "to"',
+        path: ['from'],
+      }),
     z.object({ items: z.array(webhookEventSummarySchema), nextBefore: z.number().nullable() }),
   ),
   'webhooks.event': method(

@@ -390,7 +390,7 @@ export class WebhookService {
   reprocess(input: { ids?: number[]; allDead?: boolean }): { queued: number } {
     let queued = 0;
     if (input.allDead) queued += this.inbox.requeue('dead');
-    if (input.ids?.length) queued += this.inbox.requeue(input.ids);
+    if (input.ids?.length) queued += this.inbox.requeue([...new Set(input.ids)]);
     this.processor.kick();
     this.dirty = true;
     return { queued };

@@ -42,6 +42,11 @@ describe('the live feed as the Webhooks page reads it', () => {
       400,
       expect.stringMatching(/from.*epoch milliseconds/),
     ]);
+    const backwards = await t.ws.dispatcher.call('webhooks.events', { from: '2026-02-01', to: '2026-01-01' });
+    expect(backwards.ok ? null : [backwards.error.status, backwards.error.message]).toEqual([
+      400,
+      expect.stringContaining('from: "from" must not be after "to"'),
+    ]);
 
     const seen: number[] = [];
     let before: number | undefined;

@@ -144,6 +144,15 @@ describe('webhooks from senders we do not control', () => {
     expect([res.status, res.json.error?.issues[0].path]).toEqual([422, ['ticker']]);
     const api = await t.ws.dispatcher.call('exports.parquet', { table: 'gex_snapshots', from: 'garbage' });
     expect(api.ok ? null : [api.error.status, api.error.message]).toEqual([400, expect.stringMatching(/from.*an ISO date/)]);
+    const backwards = await t.ws.dispatcher.call('exports.parquet', {
+      table: 'gex_snapshots',
+      from: '2026-02-01',
+      to: '2026-01-01',
+    });
+    expect(backwards.ok ? null : [backwards.error.status, backwards.error.message]).toEqual([
+      400,
+      expect.stringContaining('"from" must not be after "to"'),
+    ]);
     expect(inboxCount(t.ws)).toBe(0);
   });
 
