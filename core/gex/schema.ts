@@ -21,7 +21,7 @@ export type GexStrikeRowValue = z.output<typeof gexStrikeRowSchema>;
 
 /** The strike list exactly as zod defines it: the reference the fast path below is tested against. */
 export const gexStrikeRowsSchema = z.array(gexStrikeRowSchema, {
-  error: 'expected strikes as [[strike, gex_vol, gex_oi, [priors]], …]',
+  error: 'expected [[strike, gex_vol, gex_oi, [priors]], …]',
 });
 
 /** A prior sent as a numeric string ("-228.01") is stored as the number, like every other GEX value. */

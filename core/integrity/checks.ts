@@ -383,8 +383,12 @@ async function barSpotCheck(ctx: CheckContext, where: string): Promise<Finding> 
     low: number;
     close: number;
   }>(
-    `SELECT symbol, exchange, data_type, bar_size, use_rth, epoch_ms(ts) AS t, open, high, low, close FROM bars
-     WHERE ${where} AND bar_size = '1 day' AND data_type = 'TRADES' USING SAMPLE 3 ROWS`,
+    // Filter first, then sample: `USING SAMPLE` on the FROM samples the whole table before WHERE, so among
+    // thousands of intraday bars it almost never held a daily one.
+    `SELECT * FROM (
+       SELECT symbol, exchange, data_type, bar_size, use_rth, epoch_ms(ts) AS t, open, high, low, close FROM bars
+        WHERE ${where} AND bar_size = '1 day' AND data_type = 'TRADES'
+     ) USING SAMPLE reservoir(3 ROWS)`,
   );
   if (sample.length === 0) return { ...base, status: 'skipped', count: 0, message: 'no daily TRADES bars to sample', rows: [] };
   const rows: Record<string, unknown>[] = [];

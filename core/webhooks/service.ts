@@ -425,7 +425,25 @@ export class WebhookService {
       });
     } else if (kind === 'uw') {
       path = '/uw';
-      body = JSON.stringify(['price:TEST', { ticker: 'TEST', price: '1.00', timestamp: now, id: `test-${now}` }]);
+      // The shape of Unusual Whales' flow-alerts frames (fixtures/webhooks/uw-flow-alert.json).
+      body = JSON.stringify([
+        'flow-alerts',
+        {
+          id: `test-${now}`,
+          rule_name: 'MarketdeskTest',
+          ticker: 'TEST',
+          option_chain: 'TEST261218C00100000',
+          underlying_price: 100,
+          total_size: 10,
+          total_premium: 10000,
+          price: 10,
+          bid: '9.90',
+          ask: '10.10',
+          start_time: now,
+          end_time: now,
+          executed_at: now,
+        },
+      ]);
     } else {
       path = '/gex';
       body = JSON.stringify({

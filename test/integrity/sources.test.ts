@@ -35,6 +35,23 @@ describe('integrity of bars, option trades and alerts', () => {
     expect(edited.findings.find((f) => f.check === 'zero or negative values')).toMatchObject({ status: 'fail', count: 1 });
   });
 
+  it('the spot check finds the daily bars among thousands of intraday ones', async () => {
+    t = await openTestWorkstation({ WEBHOOK_PORT: '0', BACKUP_SCHEDULE: '' }, { demo: true });
+    await t.ws.barCache.getOrFetch('NVDA', Date.UTC(2025, 11, 1), Date.UTC(2025, 11, 4), '1 day');
+    await t.ws.barCache.getOrFetch('NVDA', Date.UTC(2025, 10, 3), Date.UTC(2025, 11, 4), '1 min');
+    const [{ n }] = await t.ws.stores.warehouse.rows<{ n: number }>(
+      "SELECT count(*)::INTEGER AS n FROM bars WHERE bar_size = '1 min'",
+    );
+    expect(n).toBeGreaterThan(5_000);
+    for (let i = 0; i < 3; i++) {
+      const report = await t.ws.imports.integrity.run({ sources: ['bars'] });
+      expect(report.findings.find((f) => f.check === 'spot check vs source')).toMatchObject({
+        status: 'pass',
+        message: '3 sampled bars match the source',
+      });
+    }
+  });
+
   it('an option trade stored under two ids and a non-positive price are reported; alerts without rows pass', async () => {
     t = await openTestWorkstation({ WEBHOOK_PORT: '0', BACKUP_SCHEDULE: '' });
     const w = t.ws.stores.warehouse;

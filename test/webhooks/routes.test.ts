@@ -411,8 +411,10 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
       expect(seen).toContain(res.id);
     }
     off();
-    const list = await call<{ items: { source: string }[] }>(t.ws, 'webhooks.events', { source: 'test' });
+    const list = await call<{ items: { source: string; topic: string }[] }>(t.ws, 'webhooks.events', { source: 'test' });
     expect(list.items).toHaveLength(3);
+    // The UW test event is a flow alert (what the button says), so it exercises that normaliser.
+    expect(list.items.map((e) => e.topic).sort()).toEqual(['alert', 'flow-alerts', 'snapshot']);
     // Processed like any event, but a TEST ticker never lands in the tables the trader reads.
     await t.ws.webhooks.processor.drain();
     const detail = await call<{ status: string; table: string }>(t.ws, 'webhooks.event', {
@@ -420,7 +422,7 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
     });
     expect(detail.status).toBe('done');
     expect(detail.table).toMatch(/\(test event: not stored\)$/);
-    for (const table of ['alerts', 'uw_events', 'gex_snapshots', 'gex_strikes']) {
+    for (const table of ['alerts', 'uw_events', 'flow_alerts', 'gex_snapshots', 'gex_strikes']) {
       expect(await count(t.ws, table), table).toBe(0);
     }
     const setup = await call<{ url: string; template: string }>(t.ws, 'webhooks.tradingViewSetup', { reveal: true });
