@@ -26,6 +26,8 @@ export function relative(iso: string | null | undefined, now = Date.now()): stri
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
   const s = Math.round((t - now) / 1000);
+  // Clocks of two machines (or of the page and the app) differ by a second or two: that is "now", not the future.
+  if (Math.abs(s) <= 2) return 'just now';
   const abs = Math.abs(s);
   const text =
     abs < 60
