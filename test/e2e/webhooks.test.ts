@@ -69,6 +69,13 @@ describe('Webhooks page', () => {
       .poll(() => page.locator('[data-testid="feed-status"]').allTextContents(), { timeout: 15_000 })
       .toEqual(['done', 'done']);
 
+    // Copy gives TradingView the URL that works, secret included, though the page shows it masked.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.baseUrl });
+    await page.click('[data-testid="copy-tradingview-url"]');
+    await expect.poll(() => page.locator('[data-testid="copy-tradingview-url"]').textContent()).toBe('Copied ✓');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${url}/tradingview/${SECRET}`);
+    expect(await page.locator('[data-testid="tradingview-url"]').textContent()).not.toContain(SECRET);
+
     // The ready-to-paste TradingView URL carries the real secret once revealed.
     await page.click('[data-testid="tradingview-reveal"]');
     await expect.poll(() => page.locator('[data-testid="tradingview-url"]').textContent()).toBe(`${url}/tradingview/${SECRET}`);

@@ -116,7 +116,9 @@ export function LiveFeed() {
                   <td title={item.receivedAt}>{shortTime(item.receivedAt)}</td>
                   <td>{item.source}</td>
                   <td>{item.topic ?? <span className="muted">—</span>}</td>
-                  <td>{item.symbol ?? <span className="muted">—</span>}</td>
+                  <td className="cell-clip" title={item.symbol ?? undefined}>
+                    {item.symbol ?? <span className="muted">—</span>}
+                  </td>
                   <td>
                     <StatusBadge item={item} />
                   </td>

@@ -1,4 +1,5 @@
 /** The ready-to-paste TradingView webhook URL and JSON alert message, with copy buttons. */
+import { api } from '../../api';
 import { useWebhooks } from '../../stores/webhooks';
 import { CopyButton } from './CopyButton';
 
@@ -22,7 +23,16 @@ export function TradingViewSetupCard() {
                     {reveal ? 'Hide secret' : 'Reveal secret'}
                   </button>
                 )}
-                <CopyButton text={setup.url} testId="copy-tradingview-url" />
+                <CopyButton
+                  text={setup.url}
+                  testId="copy-tradingview-url"
+                  // The shown URL masks the secret; TradingView needs the real one, so that is what is copied.
+                  resolve={
+                    setup.secretConfigured && !reveal
+                      ? async () => (await api.call('webhooks.tradingViewSetup', { reveal: true })).url
+                      : undefined
+                  }
+                />
               </div>
             </div>
             <code className="copy-value" data-testid="tradingview-url">
@@ -30,7 +40,7 @@ export function TradingViewSetupCard() {
             </code>
           </div>
           {!reveal && setup.secretConfigured && (
-            <p className="muted small">Reveal the secret before copying: TradingView needs the real URL.</p>
+            <p className="muted small">Copy puts the real URL, secret included, on the clipboard.</p>
           )}
           <div className="copy-block">
             <div className="copy-block-head">
