@@ -12,6 +12,8 @@ import {
   HistogramSeries,
   type IChartApi,
   type ISeriesApi,
+  TickMarkType,
+  type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { useEffect, useRef } from 'react';
@@ -53,7 +55,8 @@ export function CandleChart({ columns, requestedAt, intraday, onDrawn }: CandleC
         panes: { separatorColor: '#2a3543' },
       },
       grid: { vertLines: { color: '#1d2631' }, horzLines: { color: '#1d2631' } },
-      timeScale: { borderColor: '#2a3543' },
+      // Small enough that a year of 1-minute bars fits when zoomed out (the default stops at 0.5 px a bar).
+      timeScale: { borderColor: '#2a3543', minBarSpacing: 0.001 },
       rightPriceScale: { borderColor: '#2a3543' },
     });
     const candles = api.addSeries(CandlestickSeries, {
@@ -99,7 +102,15 @@ export function CandleChart({ columns, requestedAt, intraday, onDrawn }: CandleC
         color: cl >= o ? 'rgba(63,185,80,0.45)' : 'rgba(248,81,73,0.45)',
       };
     }
-    c.api.applyOptions({ timeScale: { timeVisible: intraday, secondsVisible: false } });
+    // Intraday bars are shown in the trader's own clock (the chart draws UTC); daily bars keep their date.
+    c.api.applyOptions({
+      timeScale: {
+        timeVisible: intraday,
+        secondsVisible: false,
+        tickMarkFormatter: intraday ? localTick : undefined,
+      },
+      localization: { timeFormatter: intraday ? localTime : undefined },
+    });
     c.candles.setData(candleData);
     c.volume.setData(volumeData);
     c.api.timeScale().fitContent();
@@ -122,4 +133,28 @@ export function CandleChart({ columns, requestedAt, intraday, onDrawn }: CandleC
   }, [columns, requestedAt, intraday, onDrawn]);
 
   return <div ref={container} className="candle-chart" data-testid="chart" data-chart-ready="false" data-bars="0" />;
+}
+
+const LOCAL_TIME = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const LOCAL_DAY = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+const LOCAL_FULL = new Intl.DateTimeFormat(undefined, {
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  year: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
+function localTick(time: Time, type: TickMarkType): string | null {
+  if (typeof time !== 'number') return null;
+  const d = new Date(time * 1000);
+  if (type === TickMarkType.Time || type === TickMarkType.TimeWithSeconds) return LOCAL_TIME.format(d);
+  if (type === TickMarkType.DayOfMonth) return LOCAL_DAY.format(d);
+  return null;
+}
+
+function localTime(time: Time): string {
+  return typeof time === 'number' ? LOCAL_FULL.format(new Date(time * 1000)) : String(time);
 }

@@ -61,7 +61,9 @@ function LogLine({ entry, needle }: { entry: LogEntry; needle: string }) {
   return (
     <div className={`log-line level-${entry.level}`} data-testid="log-line" data-level={entry.level}>
       <div className="log-head">
-        <span className="log-time mono">{entry.time.slice(11, 23)}</span>
+        <span className="log-time mono" title={entry.time}>
+          {localClock(entry.time)}
+        </span>
         <span className={`log-level level-${entry.level}`}>{entry.level}</span>
         {entry.attempt && entry.attempt > 1 ? <span className="badge">attempt {entry.attempt}</span> : null}
         <span className="log-message">{mark(entry.message, needle)}</span>
@@ -181,4 +183,12 @@ export function LogViewer({ entries, testId = 'log-viewer' }: { entries: LogEntr
       })}
     </div>
   );
+}
+
+/** The entry's time of day in the trader's clock, as the rest of the page shows times (the ISO time is the title). */
+function localClock(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const hms = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  return `${hms}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
