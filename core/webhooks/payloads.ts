@@ -298,7 +298,10 @@ export function resolveUw(value: unknown): UwResolve {
       payload = wrapped;
       prefix = [obj.payload !== undefined ? 'payload' : 'data'];
     } else {
-      const { topic: _t, type: _y, channel: _c, ...rest } = obj;
+      // Only the key that named the topic goes: a flow alert's own "type": "call" is data, and the same event must
+      // hash the same whether it came as a frame or as a bare payload.
+      const key = obj.topic != null ? 'topic' : obj.channel != null ? 'channel' : 'type';
+      const { [key]: _named, ...rest } = obj;
       payload = rest;
     }
   } else {

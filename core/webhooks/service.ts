@@ -16,6 +16,7 @@ import { WebhookInbox } from './inbox';
 import { IngestError, type IngestResult, WebhookIngest } from './ingest';
 import { buildListener, type ListenerSettings } from './listener';
 import { Allowlist, isLoopbackHost } from './net';
+import type { FieldIssue } from './payloads';
 import { type ProcessorOptions, WebhookProcessor } from './processor';
 import { RejectedLog } from './rejected';
 
@@ -346,13 +347,17 @@ export class WebhookService {
       return { outcome: res.duplicate ? 'duplicate' : 'accepted', id: res.id };
     } catch (err) {
       if (err instanceof IngestError || (err instanceof AppError && err.status === 409)) {
-        this.rejectUwFrame(
-          frame.raw,
-          err.message,
-          frame.receivedAt,
-          err instanceof AppError ? err.status : 422,
-          (err as AppError).code,
-        );
+        const issues: FieldIssue[] =
+          err instanceof IngestError
+            ? err.issues
+            : [
+                {
+                  path: [],
+                  message: 'an event with the same id was stored with different content',
+                  hint: 'a new event needs a new id',
+                },
+              ];
+        this.rejectUwFrame(frame.raw, err.message, frame.receivedAt, err.status, err.code, issues);
         return { outcome: 'rejected', reason: err.message };
       }
       throw err;
@@ -360,7 +365,14 @@ export class WebhookService {
   }
 
   /** A stream frame that could not be used at all: recorded in the rejected log. */
-  rejectUwFrame(raw: string, reason: string, receivedAt: number, status = 400, code = 'bad_frame'): void {
+  rejectUwFrame(
+    raw: string,
+    reason: string,
+    receivedAt: number,
+    status = 400,
+    code = 'bad_frame',
+    issues: FieldIssue[] = [],
+  ): void {
     this.rejected.record({
       receivedAt,
       route: '/uw',
@@ -369,7 +381,7 @@ export class WebhookService {
       status,
       code: code.toLowerCase(),
       message: reason,
-      issues: [],
+      issues,
       contentType: null,
       bodySize: Buffer.byteLength(raw),
       bodyExcerpt: raw.slice(0, 2048),

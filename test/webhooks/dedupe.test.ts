@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { callOrThrow } from '../../core/api';
 import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
 import { BASE_ENV, count, fixture, fixtureJson, inboxCount, post, SECRET, signedHeaders } from './support';
 
@@ -30,6 +31,34 @@ describe('duplicates: every event is stored once, a conflicting one is refused',
     expect(inboxCount(t.ws)).toBe(1);
     await t.ws.webhooks.processor.drain();
     expect(await count(t.ws, 'flow_alerts')).toBe(1);
+  });
+
+  it('a bare payload keeps its own "type" field: the same event as a frame and as a bare payload is one', async () => {
+    const [, payload] = fixtureJson<[string, Record<string, unknown>]>('uw-flow-alert.json');
+    const withType = { ...payload, id: 'fa-type', type: 'call' };
+    const frame = await post(t.ws, '/uw', JSON.stringify(['flow-alerts', withType]), { headers: auth });
+    expect(frame.status).toBe(202);
+    const bare = await post(t.ws, '/uw', JSON.stringify({ topic: 'flow-alerts', ...withType }), { headers: auth });
+    expect([bare.status, bare.json.duplicate]).toEqual([200, true]);
+    expect(inboxCount(t.ws)).toBe(1);
+  });
+
+  it('a stream frame refused by the schema or as a conflict is logged with the fields at fault', async () => {
+    const [, trade] = fixtureJson<[string, Record<string, unknown>]>('uw-option-trade.json');
+    const frame = (payload: unknown) => ({
+      channel: 'option_trades',
+      payload,
+      raw: JSON.stringify(['option_trades', payload]),
+      receivedAt: Date.now(),
+    });
+    const bad = await t.ws.webhooks.ingestUwFrame(frame({ ...trade, id: 'bad-1', price: 'abc' }));
+    expect(bad.outcome).toBe('rejected');
+    await t.ws.webhooks.ingestUwFrame(frame({ ...trade, id: 'dup-1' }));
+    expect((await t.ws.webhooks.ingestUwFrame(frame({ ...trade, id: 'dup-1', size: 999 }))).outcome).toBe('rejected');
+    const rows = (await callOrThrow(t.ws.dispatcher, 'webhooks.rejected', {})).items;
+    expect(rows.map((r) => r.status)).toEqual([409, 422]);
+    expect(rows[0].issues[0]).toMatchObject({ message: expect.stringContaining('different content') });
+    expect(rows[1].issues.map((i) => i.path.join('.'))).toContain('1.price');
   });
 
   it('a Standard Webhooks id is the idempotency key: a redelivery is a duplicate, the same id with another body a 409', async () => {
