@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
+import { isRealDate } from '../api/runs';
 import { isTradingDay } from '../calendar';
 import { type Settings, settingDocs } from '../config';
 import type { BarSize } from '../ibkr/types';
@@ -743,10 +744,8 @@ export class Pipeline {
 }
 
 function parseDate(value: string, name: string): number {
-  const day = /^(\d{4}-\d{2}-\d{2})(?:$|[T ])/.exec(value)?.[1];
-  const t = Date.parse(day === value ? `${value}T00:00:00Z` : value);
-  // Date.parse rolls 2025-02-30 over to March 2: a day that does not exist is refused instead.
-  if (!Number.isFinite(t) || (day !== undefined && new Date(Date.parse(`${day}T00:00:00Z`)).toISOString().slice(0, 10) !== day))
+  const t = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
+  if (!isRealDate(value) || !Number.isFinite(t))
     throw new AppError('BAD_DATE', `${name} "${value}" is not a date (expected YYYY-MM-DD)`, { status: 400 });
   return t;
 }

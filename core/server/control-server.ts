@@ -217,7 +217,7 @@ function hostAllowed(hostHeader: string | undefined, port: number): boolean {
  * A request body as JSON. Keys that would reach an object's prototype (`__proto__`, `constructor.prototype`)
  * are refused by name, where fastify's parser answered "Body is not valid JSON" for perfectly valid JSON.
  */
-export function parseJsonInput(text: string): unknown {
+function parseJsonInput(text: string): unknown {
   if (text.trim() === '') return undefined;
   const bad = (message: string) => Object.assign(new Error(message), { statusCode: 400 });
   try {

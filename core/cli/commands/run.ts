@@ -1,7 +1,7 @@
 /** `marketdesk run` (one pipeline run with live task progress) and `marketdesk runs list|show`. */
 
 import type { EventPayload, MethodInput } from '../../api/contract';
-import { formatMetric, type LogEntryView } from '../../api/runs';
+import { formatMetric, isRealDate, type LogEntryView } from '../../api/runs';
 import { SYMBOL_PATTERN } from '../../config/schema';
 import { BAR_SIZES, type BarSize } from '../../ibkr/types';
 import { errorMessage } from '../../platform';
@@ -27,9 +27,7 @@ function parseSymbols(value: string | undefined): string[] | undefined {
 
 function parseDay(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
-  const t = Date.parse(`${value}T00:00:00Z`);
-  // Date.parse would roll 2025-02-30 over to March 2: the day must exist as written.
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !Number.isFinite(t) || new Date(t).toISOString().slice(0, 10) !== value) {
+  if (value.length !== 10 || !isRealDate(value)) {
     throw new UsageError(`${flag} "${value}" is not a date (expected YYYY-MM-DD)`);
   }
   return value;

@@ -55,8 +55,9 @@ export function CandleChart({ columns, requestedAt, intraday, onDrawn }: CandleC
         panes: { separatorColor: '#2a3543' },
       },
       grid: { vertLines: { color: '#1d2631' }, horzLines: { color: '#1d2631' } },
-      // Small enough that a year of 1-minute bars fits when zoomed out (the default stops at 0.5 px a bar).
-      timeScale: { borderColor: '#2a3543', minBarSpacing: 0.001 },
+      // The default stops zooming out at 0.5 px a bar (~3 days of 1-minute bars on screen). At 0.05, ~25,000 bars fit
+      // (two months of 1-minute RTH bars); smaller spacing draws every one of 100k bars and doubles the first paint.
+      timeScale: { borderColor: '#2a3543', minBarSpacing: 0.05 },
       rightPriceScale: { borderColor: '#2a3543' },
     });
     const candles = api.addSeries(CandlestickSeries, {
