@@ -12,6 +12,7 @@ import {
   DuckDBIntegerType,
   DuckDBTimestampType,
   type DuckDBType,
+  type DuckDBValue,
   type DuckDBVector,
 } from '@duckdb/node-api';
 import type { BarSize } from '../ibkr/types';
@@ -307,53 +308,66 @@ export async function writeBackIndicators(warehouse: Warehouse, series: SymbolSe
     }
     const batch = changed.slice(start, end);
     start = end;
-    total += await warehouse.transaction(async (conn) => {
-      const symbols = listLiteral(batch.map((b) => b.one.symbol));
-      const params = { symbols, ...selParams(sel) };
-      await conn.run(
-        `INSERT INTO bar_indicator_series (symbol, exchange, data_type, bar_size, use_rth)
-         SELECT symbol, $exchange, $dataType, $barSize, $useRTH FROM (SELECT unnest($symbols::VARCHAR[]) AS symbol) n
-          WHERE NOT EXISTS (SELECT 1 FROM bar_indicator_series s WHERE s.symbol = n.symbol AND s.exchange = $exchange
-                              AND s.data_type = $dataType AND s.bar_size = $barSize AND s.use_rth = $useRTH)`,
-        params,
-      );
-      const ids = new Map(
-        (
-          await warehouse.rows<{ symbol: string; id: number }>(
-            `SELECT symbol, series_id AS id FROM bar_indicator_series
-              WHERE symbol IN (SELECT unnest($symbols::VARCHAR[])) AND exchange = $exchange AND data_type = $dataType
-                AND bar_size = $barSize AND use_rth = $useRTH`,
-            params,
-            conn,
-          )
-        ).map((r) => [r.symbol, r.id]),
-      );
-      const items = batch.map(({ one }) => ({ seriesId: ids.get(one.symbol) as number, one }));
-      for (const { seriesId, one } of items) {
-        await conn.run(
-          `DELETE FROM bar_indicators WHERE series_id = $seriesId
-              AND ts BETWEEN make_timestamp($first::BIGINT * 1000) AND make_timestamp($last::BIGINT * 1000)`,
-          { seriesId, first: one.bars.ts[0], last: one.bars.ts[one.bars.ts.length - 1] },
-        );
-      }
-      const written = await appendIndicators(conn, items);
-      for (const { one, checksum } of batch) {
-        await conn.run(
-          `INSERT OR REPLACE INTO pipeline_indicator_writes
-             VALUES ($symbol, $exchange, $dataType, $barSize, $useRTH, make_timestamp($first::BIGINT * 1000),
-                     make_timestamp($last::BIGINT * 1000), $rows, $checksum, now())`,
-          { ...rangeKey(one, sel), rows: one.bars.ts.length, checksum },
-        );
-      }
-      return written;
-    });
+    total += await warehouse.transaction((conn) => replaceIndicators(warehouse, conn, batch, sel));
   }
   return total;
 }
 
-function rangeKey(one: SymbolSeries, sel: SeriesSelector) {
-  const n = one.bars.ts.length;
-  return { symbol: one.symbol, ...selParams(sel), first: one.bars.ts[0], last: one.bars.ts[n - 1] };
+/**
+ * One write transaction: the batch's series ids (created where missing), DELETE of each series' range, the ledger
+ * rows, then the appends. One statement each for the DELETEs and the ledger: every statement costs milliseconds.
+ */
+async function replaceIndicators(
+  warehouse: Warehouse,
+  conn: DuckDBConnection,
+  batch: readonly { one: SymbolSeries; checksum: string }[],
+  sel: SeriesSelector,
+): Promise<number> {
+  const params = { symbols: listLiteral(batch.map((b) => b.one.symbol)), ...selParams(sel) };
+  await conn.run(
+    `INSERT INTO bar_indicator_series (symbol, exchange, data_type, bar_size, use_rth)
+     SELECT symbol, $exchange, $dataType, $barSize, $useRTH FROM (SELECT unnest($symbols::VARCHAR[]) AS symbol) n
+      WHERE NOT EXISTS (SELECT 1 FROM bar_indicator_series s WHERE s.symbol = n.symbol AND s.exchange = $exchange
+                          AND s.data_type = $dataType AND s.bar_size = $barSize AND s.use_rth = $useRTH)`,
+    params,
+  );
+  const ids = await warehouse.rows<{ symbol: string; id: number }>(
+    `SELECT symbol, series_id AS id FROM bar_indicator_series
+      WHERE symbol IN (SELECT unnest($symbols::VARCHAR[])) AND exchange = $exchange AND data_type = $dataType
+        AND bar_size = $barSize AND use_rth = $useRTH`,
+    params,
+    conn,
+  );
+  const idOf = new Map(ids.map((r) => [r.symbol, r.id]));
+  const items = batch.map(({ one }) => ({ seriesId: idOf.get(one.symbol) as number, one }));
+  const ranges = items.map(
+    ({ seriesId, one }) => `(${seriesId}, ${Math.round(one.bars.ts[0])}, ${Math.round(one.bars.ts.at(-1) as number)})`,
+  );
+  await conn.run(
+    `DELETE FROM bar_indicators i USING (VALUES ${ranges.join(', ')}) r(series_id, first_ms, last_ms)
+      WHERE i.series_id = r.series_id
+        AND i.ts BETWEEN make_timestamp(r.first_ms::BIGINT * 1000) AND make_timestamp(r.last_ms::BIGINT * 1000)`,
+  );
+  const ledger = ledgerRows(batch, sel);
+  await conn.run(`INSERT OR REPLACE INTO pipeline_indicator_writes VALUES ${ledger.sql}`, ledger.params);
+  return appendIndicators(conn, items);
+}
+
+/** VALUES rows of `pipeline_indicator_writes` for a batch (one INSERT, named parameters per row). */
+function ledgerRows(batch: readonly { one: SymbolSeries; checksum: string }[], sel: SeriesSelector) {
+  const params: Record<string, DuckDBValue> = selParams(sel);
+  const rows = batch.map(({ one, checksum }, i) => {
+    const n = one.bars.ts.length;
+    Object.assign(params, {
+      [`s${i}`]: one.symbol,
+      [`f${i}`]: one.bars.ts[0],
+      [`l${i}`]: one.bars.ts[n - 1],
+      [`n${i}`]: n,
+      [`c${i}`]: checksum,
+    });
+    return `($s${i}, $exchange, $dataType, $barSize, $useRTH, make_timestamp($f${i}::BIGINT * 1000), make_timestamp($l${i}::BIGINT * 1000), $n${i}, $c${i}, now())`;
+  });
+  return { sql: rows.join(', '), params };
 }
 
 /** SQL for the transformed data as a tidy table (symbol, ts, OHLCV, one column per indicator), for the Parquet artifact. */

@@ -130,7 +130,7 @@ describe('indicator storage (bar_indicators + the bars_with_indicators view)', (
   });
 
   it('moves indicators a cache held in bars.indicators before marketdata/0003 into bar_indicators', async () => {
-    const before = MIGRATIONS.filter((m) => !/^marketdata\/000[34]_/.test(m.id));
+    const before = MIGRATIONS.filter((m) => !/^marketdata\/000[345]_/.test(m.id));
     const wh = await openWarehouse(before);
     const json = `json_object(${INDICATOR_NAMES.map((k, i) => `'${k}', ${k === 'macd_signal' ? 'NULL' : `i + ${i}`}`).join(', ')})`;
     await seedBars(wh, ['OLD'], 50, json);
@@ -146,6 +146,38 @@ describe('indicator storage (bar_indicators + the bars_with_indicators view)', (
     );
     expect(legacy).toBe(0);
     expect(viaView).toBe(50);
+  });
+});
+
+describe('indicator columns stored uncompressed (marketdata/0005)', () => {
+  const compressionOf = async (wh: Warehouse) =>
+    wh.rows<{ name: string; compression: string[] }>(
+      `SELECT column_name AS name, list(DISTINCT compression ORDER BY compression) AS compression
+         FROM pragma_storage_info('bar_indicators') WHERE segment_type = 'DOUBLE' GROUP BY ALL ORDER BY 1`,
+    );
+
+  it('keeps the indicators written before it, bit for bit, and writes every later DOUBLE segment uncompressed', async () => {
+    const before = MIGRATIONS.filter((m) => !/^marketdata\/0005_/.test(m.id));
+    const wh = await openWarehouse(before);
+    await seedBars(wh, ['AAA'], 3000);
+    const series = await compute(wh, ['AAA']);
+    expect(await writeBackIndicators(wh, series, SEL)).toBe(3000);
+    await wh.checkpoint();
+    // Before 0005 DuckDB picks a compression of its own for the full-precision doubles.
+    expect((await compressionOf(wh)).some((c) => c.compression.some((k) => k !== 'Uncompressed' && k !== 'Constant'))).toBe(true);
+
+    await wh.migrate(MIGRATIONS);
+    const back = await viewColumns(wh, 'AAA');
+    expect(back.rowCount).toBe(3000);
+    for (const k of INDICATOR_NAMES) expect(Array.from(back[k]), k).toEqual(Array.from(series[0].indicators[k]));
+    const columns = await wh.rows<{ name: string }>(
+      "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'bar_indicators' ORDER BY ordinal_position",
+    );
+    expect(columns.map((c) => c.name)).toEqual(['series_id', 'ts', ...STORED_INDICATORS]);
+    await wh.checkpoint();
+    const stored = await compressionOf(wh);
+    expect(stored.map((c) => c.name).sort()).toEqual([...STORED_INDICATORS].sort());
+    for (const c of stored) expect(c.compression.filter((k) => k !== 'Constant'), c.name).toEqual(['Uncompressed']);
   });
 });
 
