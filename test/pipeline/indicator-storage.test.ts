@@ -106,27 +106,31 @@ describe('indicator storage (bar_indicators + the bars_with_indicators view)', (
 
   it('replaces only the range a run covered, never duplicates a bar, and skips a series that did not change', async () => {
     const wh = await openWarehouse();
-    await seedBars(wh, ['AAA'], 400);
-    const full = await compute(wh, ['AAA']);
-    expect(await writeBackIndicators(wh, full, SEL)).toBe(400);
+    await seedBars(wh, ['AAA', 'BBB'], 400);
+    const full = await compute(wh, ['AAA', 'BBB']);
+    expect(await writeBackIndicators(wh, full, SEL)).toBe(800);
 
     // A later run over the last 150 bars only: warm-up restarts there, the older bars keep their values.
-    const tail = await compute(wh, ['AAA'], { from: T0 + 250 * 60_000, to: Date.UTC(2030, 0, 1) });
-    expect(tail[0].bars.ts.length).toBe(150);
-    expect(await writeBackIndicators(wh, tail, SEL)).toBe(150);
-    const back = await viewColumns(wh, 'AAA');
-    expect(back.rowCount).toBe(400);
+    const tail = await compute(wh, ['AAA', 'BBB'], { from: T0 + 250 * 60_000, to: Date.UTC(2030, 0, 1) });
+    expect(tail.map((one) => one.bars.ts.length)).toEqual([150, 150]);
+    expect(await writeBackIndicators(wh, tail, SEL)).toBe(300);
     const [{ rows }] = await wh.rows<{ rows: number }>('SELECT count(*)::INTEGER AS rows FROM bar_indicators');
-    expect(rows).toBe(400);
-    expect(Array.from(back.sma_50.subarray(0, 250))).toEqual(Array.from(full[0].indicators.sma_50.subarray(0, 250)));
-    expect(Array.from(back.sma_50.subarray(250))).toEqual(Array.from(tail[0].indicators.sma_50));
-    expect(Number.isNaN(back.return[250])).toBe(true);
+    expect(rows).toBe(800);
+    for (const [i, symbol] of ['AAA', 'BBB'].entries()) {
+      const back = await viewColumns(wh, symbol);
+      expect(back.rowCount).toBe(400);
+      expect(Array.from(back.sma_50.subarray(0, 250))).toEqual(Array.from(full[i].indicators.sma_50.subarray(0, 250)));
+      expect(Array.from(back.sma_50.subarray(250))).toEqual(Array.from(tail[i].indicators.sma_50));
+      expect(Number.isNaN(back.return[250])).toBe(true);
+    }
 
     // The same indicators again: nothing is rewritten.
     expect(await writeBackIndicators(wh, tail, SEL)).toBe(0);
-    // A bar that lost its row (deleted elsewhere) makes the series be written again.
-    await wh.run(`DELETE FROM bar_indicators WHERE ts = (SELECT max(ts) FROM bar_indicators)`);
+    // A bar that lost its row (deleted elsewhere) makes that series, and only it, be written again.
+    await wh.run(`DELETE FROM bar_indicators WHERE ts = (SELECT max(ts) FROM bar_indicators) AND series_id = 1`);
     expect(await writeBackIndicators(wh, tail, SEL)).toBe(150);
+    const [{ again }] = await wh.rows<{ again: number }>('SELECT count(*)::INTEGER AS again FROM bar_indicators');
+    expect(again).toBe(800);
   });
 
   it('moves indicators a cache held in bars.indicators before marketdata/0003 into bar_indicators', async () => {
