@@ -7,7 +7,7 @@ import type { Settings, SettingsStore } from '../config';
 import type { Clock, Logger } from '../platform';
 import { type UwFrameSink, UwStreamConnector, type UwStreamStatus } from './uw-stream';
 
-const UW_SETTINGS = ['UW_API_TOKEN', 'UW_CHANNELS', 'UW_STREAM_URL'] as const;
+const UW_SETTINGS = ['UW_API_TOKEN', 'UW_CHANNELS', 'UW_STREAM_URL', 'WEBHOOK_BODY_LIMIT'] as const;
 
 export interface UwStreamServiceDeps {
   settings: SettingsStore;
@@ -66,7 +66,12 @@ export class UwStreamService {
 }
 
 function configFrom(settings: Settings) {
-  return { token: settings.UW_API_TOKEN, channels: settings.UW_CHANNELS, url: settings.UW_STREAM_URL };
+  return {
+    token: settings.UW_API_TOKEN,
+    channels: settings.UW_CHANNELS,
+    url: settings.UW_STREAM_URL,
+    maxFrameBytes: settings.WEBHOOK_BODY_LIMIT,
+  };
 }
 
 /** Contract handlers served by this service (spread into Workstation.handlers()). */

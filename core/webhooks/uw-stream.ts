@@ -51,7 +51,12 @@ export interface UwStreamConfig {
   token: string;
   channels: string[];
   url?: string;
+  /** Largest frame accepted (bytes; WEBHOOK_BODY_LIMIT, as for `POST /uw`); a bigger one is refused and the socket redialled. */
+  maxFrameBytes?: number;
 }
+
+/** Default frame limit: the listener's default body limit (1 MiB). ws alone would take 100 MiB. */
+export const UW_DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
 export interface UwStreamOptions {
   sink: UwFrameSink;
@@ -64,6 +69,8 @@ export interface UwStreamOptions {
   /** Ping interval; a connection that misses a pong is terminated and reconnected. */
   pingIntervalMs?: number;
   handshakeTimeoutMs?: number;
+  /** How long a stop waits for the server to answer our close before the socket is cut (ws alone waits 30 s). */
+  closeTimeoutMs?: number;
   /**
    * Frames being committed at once before the socket is paused (backpressure). Pausing stops reading from
    * TCP; frames already buffered are still delivered, so this is a soft bound.
@@ -84,6 +91,7 @@ export class UwStreamConnector {
   private readonly stableMs: number;
   private readonly pingIntervalMs: number;
   private readonly handshakeTimeoutMs: number;
+  private readonly closeTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly onStatus?: (status: UwStreamStatus) => void;
 
@@ -106,6 +114,7 @@ export class UwStreamConnector {
     this.stableMs = options.stableMs ?? 30_000;
     this.pingIntervalMs = options.pingIntervalMs ?? 30_000;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 2_000;
     this.maxInFlight = options.maxInFlight ?? 2_000;
     this.onStatus = options.onStatus;
     this.current = this.freshStatus();
@@ -122,7 +131,7 @@ export class UwStreamConnector {
   /** Starts (or restarts with new settings). Without a token the connector stays disabled. */
   async start(config: UwStreamConfig): Promise<void> {
     await this.stop();
-    this.config = { token: config.token.trim(), channels: dedupe(config.channels), url: config.url };
+    this.config = { ...config, token: config.token.trim(), channels: dedupe(config.channels) };
     this.current = this.freshStatus();
     if (!this.enabled) {
       this.emitStatus();
@@ -143,7 +152,6 @@ export class UwStreamConnector {
     if (!abort) return;
     this.abort = null;
     abort.abort(new Error('stream stopped'));
-    this.socket?.close(1000, 'client stopping');
     await this.loop;
     this.loop = null;
     await this.drain();
@@ -214,18 +222,26 @@ export class UwStreamConnector {
       let frames = 0;
       let alive = true;
       let refused = false;
+      let oversized = false;
       let pinger: ReturnType<typeof setInterval> | null = null;
-      const socket = new WebSocket(this.connectUrl(), { handshakeTimeout: this.handshakeTimeoutMs, perMessageDeflate: true });
+      const maxPayload = this.config.maxFrameBytes ?? UW_DEFAULT_MAX_FRAME_BYTES;
+      const socket = new WebSocket(this.connectUrl(), { handshakeTimeout: this.handshakeTimeoutMs, perMessageDeflate: true, maxPayload });
       this.socket = socket;
       this.paused = false;
 
+      let cutAfterClose: ReturnType<typeof setTimeout> | null = null;
       const finish = () => {
         if (pinger) clearInterval(pinger);
+        if (cutAfterClose) clearTimeout(cutAfterClose);
         signal.removeEventListener('abort', onAbort);
         if (this.socket === socket) this.socket = null;
         resolve({ opened, frames, lifetimeMs: opened ? this.clock.now() - openedAt : 0 });
       };
-      const onAbort = () => socket.close(1000, 'client stopping');
+      const onAbort = () => {
+        socket.close(1000, 'client stopping');
+        // A server that never answers the close would hold the stop for ws's 30 s.
+        cutAfterClose = setTimeout(() => socket.terminate(), this.closeTimeoutMs);
+      };
       signal.addEventListener('abort', onAbort, { once: true });
 
       socket.on('open', () => {
@@ -266,10 +282,18 @@ export class UwStreamConnector {
         socket.terminate();
       });
       socket.on('error', (err) => {
-        if (!signal.aborted && !refused) this.recordError(`stream error: ${err.message}`);
+        if (signal.aborted || refused) return;
+        if ((err as NodeJS.ErrnoException).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+          oversized = true;
+          const reason = `a frame over ${maxPayload} bytes (WEBHOOK_BODY_LIMIT) was refused; the stream reconnects`;
+          this.recordError(reason);
+          this.track(this.rejectFrame('', reason, this.clock.now()));
+          return;
+        }
+        this.recordError(`stream error: ${err.message}`);
       });
       socket.on('close', (code, reason) => {
-        if (opened && !signal.aborted) {
+        if (opened && !signal.aborted && !oversized) {
           this.recordError(`stream closed (code ${code}${reason.length ? `: ${reason.toString()}` : ''})`);
         }
         finish();

@@ -226,6 +226,38 @@ describe('Unusual Whales stream connector', () => {
     expect(connector.status()).toMatchObject({ state: 'open', framesReceived: 20, framesAccepted: 20 });
   });
 
+  it('refuses a frame over the body limit like POST /uw does, records why, and reconnects', async () => {
+    await connector.start({ token: 'secret-uw-token', channels: ['flow-alerts'], url: server.url, maxFrameBytes: 10_000 });
+    await server.until(() => server.connections[0]?.joins.length === 1, 'join');
+    server.send(['flow-alerts', { id: 'big', note: 'x'.repeat(20_000) }]);
+    await eventually(() => connector.status().state === 'backoff', 'backoff after the oversized frame');
+    expect(connector.status().lastError).toBe(
+      'a frame over 10000 bytes (WEBHOOK_BODY_LIMIT) was refused; the stream reconnects',
+    );
+    await eventually(() => sink.rejected.length === 1, 'the refusal recorded');
+    expect(sink.rejected[0].reason).toMatch(/over 10000 bytes/);
+    expect(connector.status().framesRejected).toBe(1);
+    expect(sink.stored).toHaveLength(0);
+
+    await clock.advance(1_000);
+    await server.until(() => server.connections[1]?.joins.length === 1, 're-joined');
+    server.send(fixture('uw-flow-alert.json'));
+    await eventually(() => sink.stored.length === 1, 'a normal frame stored after the reconnect');
+  });
+
+  it('a stop does not wait for a server that never answers the close', async () => {
+    connector = new UwStreamConnector({ sink, clock, logger: new Logger([memorySink(logs)], 'debug'), closeTimeoutMs: 200 });
+    await connector.start({ token: 'secret-uw-token', channels: ['flow-alerts'], url: server.url });
+    await server.until(() => server.connections[0]?.joins.length === 1, 'join');
+    await eventually(() => connector.status().state === 'open', 'open');
+    // The server stops reading its socket: our close frame is never answered.
+    (server.latest.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const started = Date.now();
+    await connector.stop();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(connector.status().state).toBe('stopped');
+  });
+
   it('without a token it stays disabled and dials nothing', async () => {
     await connector.start({ token: '', channels, url: server.url });
     expect(connector.status()).toMatchObject({ enabled: false, state: 'disabled' });

@@ -147,6 +147,26 @@ describe('Unusual Whales stream → inbox → tables', () => {
     expect(await count(t, "SELECT count(*)::INTEGER AS n FROM option_trades WHERE id = 'no-time'")).toBe(0);
   });
 
+  it('WEBHOOK_BODY_LIMIT bounds stream frames too: a bigger frame is in the rejected log, nothing in the tables', async () => {
+    t.ws.settings.update({
+      UW_API_TOKEN: 'uw-token-123',
+      UW_CHANNELS: 'flow-alerts',
+      UW_STREAM_URL: server.url,
+      WEBHOOK_BODY_LIMIT: '4096',
+    });
+    await server.until(() => server.connections[0]?.joins.length === 1, 'join');
+    server.send(['flow-alerts', { id: 'huge', ticker: 'TSLA', note: 'x'.repeat(8_000) }]);
+    await eventually(
+      async () => (await call<{ items: { message: string }[] }>(t, 'webhooks.rejected', {})).items.length === 1,
+      'the oversized frame rejected',
+    );
+    const [rejected] = (await call<{ items: { source: string | null; message: string }[] }>(t, 'webhooks.rejected', {})).items;
+    expect(rejected.source).toBe('uw-stream');
+    expect(rejected.message).toMatch(/over 4096 bytes \(WEBHOOK_BODY_LIMIT\)/);
+    expect(await count(t, 'SELECT count(*)::INTEGER AS n FROM flow_alerts')).toBe(0);
+    expect((await streamEvents()).items).toHaveLength(0);
+  });
+
   it('changing the channels restarts the stream with the new joins; clearing the token turns it off', async () => {
     t.ws.settings.update({ UW_API_TOKEN: 'uw-token-123', UW_CHANNELS: 'flow-alerts', UW_STREAM_URL: server.url });
     await server.until(() => server.connections[0]?.joins.length === 1, 'first join');
