@@ -87,6 +87,16 @@ describe('Runs page (demo gateway)', () => {
     const rates = (await hitRate.locator('td').allTextContents()).slice(2);
     expect(rates).toHaveLength(2);
     for (const rate of rates) expect(rate).toMatch(/^\d+%$/);
+    // Start times read in the trader's clock, as in the run list, not as raw ISO strings.
+    const startedRow = page
+      .locator('[data-testid="compare-row"]')
+      .filter({ has: page.locator('td:nth-child(2)', { hasText: /^started$/ }) });
+    const started = (await startedRow.locator('td').allTextContents()).slice(2);
+    expect(started).toHaveLength(2);
+    for (const text of started) {
+      expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+      expect(text).toMatch(/\d{1,2}:\d{2}/);
+    }
 
     // Search: only the debug run matches.
     await page.fill('[data-testid="runs-search"]', 'tags.debug_mode = "true"');

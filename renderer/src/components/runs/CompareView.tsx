@@ -54,7 +54,7 @@ export function CompareView() {
                 {r.values.map((v, i) => (
                   // biome-ignore lint/suspicious/noArrayIndexKey: one cell per compared run, in order
                   <td key={i} className="mono truncate" title={v === null ? '' : String(v)}>
-                    {v === null ? '—' : r.section === 'metrics' && typeof v === 'number' ? formatMetric(r.key, v) : String(v)}
+                    {cellText(r.section, r.key, v)}
                   </td>
                 ))}
               </tr>
@@ -64,4 +64,18 @@ export function CompareView() {
       </div>
     </div>
   );
+}
+
+/** An ISO date-time (a run's start, a param such as `from` given with a time); plain dates stay as they are. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Metrics as the run detail shows them; times in the trader's clock, like the run list (the raw value is the cell's title). */
+function cellText(section: string, key: string, v: string | number | boolean | null): string {
+  if (v === null) return '—';
+  if (section === 'metrics' && typeof v === 'number') return formatMetric(key, v);
+  if (typeof v === 'string' && ISO_DATE_TIME.test(v)) {
+    const t = Date.parse(v);
+    if (Number.isFinite(t)) return new Date(t).toLocaleString();
+  }
+  return String(v);
 }
