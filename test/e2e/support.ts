@@ -27,6 +27,8 @@ export interface ServeOptions {
   dataDir?: string;
   /** Page to open, e.g. 'settings'. */
   path?: string;
+  /** The browser's time zone (IANA), e.g. 'America/Los_Angeles'; Chromium's own by default. */
+  timezoneId?: string;
 }
 
 export async function startServedApp(options: ServeOptions = {}): Promise<ServedApp> {
@@ -42,7 +44,7 @@ export async function startServedApp(options: ServeOptions = {}): Promise<Served
     staticDir: RENDERER_DIR,
   });
   const browser = await launchChromium();
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, timezoneId: options.timezoneId });
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {

@@ -32,8 +32,9 @@ export default function ArtifactsPage() {
       const res = await api.call('artifacts.list', {
         runId: runId.trim() || undefined,
         kind: kind || undefined,
-        since: since ? `${since}T00:00:00.000Z` : undefined,
-        until: until ? `${until}T23:59:59.999Z` : undefined,
+        // The picker's days are the trader's days: their bounds in local time, sent as UTC instants.
+        since: since ? localDayBound(since, 'start') : undefined,
+        until: until ? localDayBound(until, 'end') : undefined,
         limit: 1000,
       });
       setArtifacts(res.artifacts);
@@ -175,4 +176,10 @@ export default function ArtifactsPage() {
       </div>
     </section>
   );
+}
+
+/** The first or last millisecond of a YYYY-MM-DD day in this browser's time zone, as an ISO instant. */
+function localDayBound(day: string, edge: 'start' | 'end'): string {
+  // A date-time without an offset is local time (a date alone would be UTC).
+  return new Date(`${day}T${edge === 'start' ? '00:00:00.000' : '23:59:59.999'}`).toISOString();
 }
