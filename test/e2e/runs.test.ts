@@ -98,6 +98,15 @@ describe('Runs page (demo gateway)', () => {
       expect(text).toMatch(/\d{1,2}:\d{2}/);
     }
 
+    // The run list works from the keyboard: a row takes the focus and opens with Enter.
+    const shown = await page.locator('[data-testid="run-detail"]').getAttribute('data-run-id');
+    const other = page.locator(`[data-testid="run-row"]:not([data-run-id="${shown}"])`).first();
+    const otherId = (await other.getAttribute('data-run-id')) as string;
+    await other.focus();
+    expect(await other.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`[data-testid="run-detail"][data-run-id="${otherId}"]`);
+
     // Search: only the debug run matches.
     await page.fill('[data-testid="runs-search"]', 'tags.debug_mode = "true"');
     await page.click('[data-testid="runs-search-submit"]');

@@ -8,6 +8,7 @@ import { copyText } from '../components/clipboard';
 import { ArtifactPreview } from '../components/runs/ArtifactPreview';
 import type { Artifact } from '../stores/runs';
 import '../components/runs/runs.css';
+import { rowActivation } from '../components/rowActivation';
 
 type Kind = '' | 'csv' | 'json' | 'parquet';
 
@@ -108,10 +109,10 @@ export default function ArtifactsPage() {
                   <tr
                     key={a.id}
                     className={`clickable ${selected?.id === a.id ? 'selected' : ''}`}
-                    onClick={() => {
+                    {...rowActivation(() => {
                       setSelected(a);
                       setSaveResult(null);
-                    }}
+                    })}
                     data-testid="artifact-row"
                     data-name={a.name}
                   >

@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { api } from '../api';
+import { rowActivation } from '../components/rowActivation';
 import { subscribeImports, useImports } from '../stores/imports';
 
 const SOURCES = ['gex', 'bars', 'option_trades', 'alerts'] as const;
@@ -78,7 +79,7 @@ function ReportsTable() {
         {reports.map((r) => (
           <tr
             key={r.id}
-            onClick={() => void selectReport(r.id)}
+            {...rowActivation(() => void selectReport(r.id))}
             className={r.id === selected ? 'selected' : undefined}
             style={{ cursor: 'pointer' }}
             data-testid={`integrity-report-${r.id}`}
@@ -152,7 +153,7 @@ function FindingRow({
     <>
       <tr
         data-testid={`integrity-finding-${index}`}
-        onClick={f.rows.length ? toggle : undefined}
+        {...(f.rows.length ? rowActivation(toggle) : {})}
         style={{ cursor: f.rows.length ? 'pointer' : 'default' }}
       >
         <td>{f.source}</td>

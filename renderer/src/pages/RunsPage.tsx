@@ -10,6 +10,7 @@ import { SchedulerCard } from '../components/runs/SchedulerCard';
 import { useApp } from '../stores/app';
 import { type RunSummary, subscribeRuns, useRuns } from '../stores/runs';
 import '../components/runs/runs.css';
+import { rowActivation } from '../components/rowActivation';
 
 const TASKS = ['preflight', 'extract', 'validate', 'transform', 'record'];
 /** The grid's states, as the legend names them (`none`: no record of the task, e.g. not reached yet). */
@@ -104,7 +105,7 @@ function HistoryTable() {
             <tr
               key={r.id}
               className={`clickable ${r.id === selectedId ? 'selected' : ''}`}
-              onClick={() => void select(r.id)}
+              {...rowActivation(() => void select(r.id))}
               data-testid="run-row"
               data-run-id={r.id}
               data-status={r.status}

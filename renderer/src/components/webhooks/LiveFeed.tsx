@@ -1,5 +1,6 @@
 /** The live feed: every event accepted into the inbox, newest first, with filters. Click a row for its payload. */
 import { type FeedItem, useWebhooks } from '../../stores/webhooks';
+import { rowActivation } from '../rowActivation';
 import { shortTime } from './time';
 
 const SOURCES = ['tradingview', 'uw', 'uw-stream', 'gex', 'gex_history_url', 'test'];
@@ -111,7 +112,7 @@ export function LiveFeed() {
                   data-event-id={item.id}
                   data-source={item.source}
                   className={item.id === selectedId ? 'selected clickable' : 'clickable'}
-                  onClick={() => void select(item.id)}
+                  {...rowActivation(() => void select(item.id))}
                 >
                   <td title={item.receivedAt}>{shortTime(item.receivedAt)}</td>
                   <td>{item.source}</td>

@@ -1,6 +1,7 @@
 /** The rejected log (requests refused, with the reason) and dead letters (stored, but processing gave up). */
 import { Fragment, useState } from 'react';
 import { useWebhooks } from '../../stores/webhooks';
+import { rowActivation } from '../rowActivation';
 import { shortTime } from './time';
 
 /** The stored excerpt pretty-printed when it is whole JSON; as received otherwise (it may be cut at 2 KiB). */
@@ -75,7 +76,7 @@ function RejectedLog() {
         <tbody>
           {rejected.map((r) => (
             <Fragment key={r.id}>
-              <tr data-testid="rejected-row" className="clickable" onClick={() => setOpen(open === r.id ? null : r.id)}>
+              <tr data-testid="rejected-row" className="clickable" {...rowActivation(() => setOpen(open === r.id ? null : r.id))}>
                 <td title={r.receivedAt}>{shortTime(r.receivedAt)}</td>
                 <td>
                   <code>{r.route}</code>
