@@ -55,8 +55,8 @@ export interface UwStreamConfig {
   maxFrameBytes?: number;
 }
 
-/** Default frame limit: the listener's default body limit (1 MiB). ws alone would take 100 MiB. */
-export const UW_DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+/** Without a configured limit (tests): WEBHOOK_BODY_LIMIT's default, 1 MiB. ws alone would take 100 MiB. */
+const UW_DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
 export interface UwStreamOptions {
   sink: UwFrameSink;
@@ -225,7 +225,11 @@ export class UwStreamConnector {
       let oversized = false;
       let pinger: ReturnType<typeof setInterval> | null = null;
       const maxPayload = this.config.maxFrameBytes ?? UW_DEFAULT_MAX_FRAME_BYTES;
-      const socket = new WebSocket(this.connectUrl(), { handshakeTimeout: this.handshakeTimeoutMs, perMessageDeflate: true, maxPayload });
+      const socket = new WebSocket(this.connectUrl(), {
+        handshakeTimeout: this.handshakeTimeoutMs,
+        perMessageDeflate: true,
+        maxPayload,
+      });
       this.socket = socket;
       this.paused = false;
 

@@ -181,7 +181,11 @@ describe('indicator columns stored uncompressed (marketdata/0005)', () => {
     await wh.checkpoint();
     const stored = await compressionOf(wh);
     expect(stored.map((c) => c.name).sort()).toEqual([...STORED_INDICATORS].sort());
-    for (const c of stored) expect(c.compression.filter((k) => k !== 'Constant'), c.name).toEqual(['Uncompressed']);
+    for (const c of stored)
+      expect(
+        c.compression.filter((k) => k !== 'Constant'),
+        c.name,
+      ).toEqual(['Uncompressed']);
   });
 });
 

@@ -231,9 +231,7 @@ describe('Unusual Whales stream connector', () => {
     await server.until(() => server.connections[0]?.joins.length === 1, 'join');
     server.send(['flow-alerts', { id: 'big', note: 'x'.repeat(20_000) }]);
     await eventually(() => connector.status().state === 'backoff', 'backoff after the oversized frame');
-    expect(connector.status().lastError).toBe(
-      'a frame over 10000 bytes (WEBHOOK_BODY_LIMIT) was refused; the stream reconnects',
-    );
+    expect(connector.status().lastError).toBe('a frame over 10000 bytes (WEBHOOK_BODY_LIMIT) was refused; the stream reconnects');
     await eventually(() => sink.rejected.length === 1, 'the refusal recorded');
     expect(sink.rejected[0].reason).toMatch(/over 10000 bytes/);
     expect(connector.status().framesRejected).toBe(1);

@@ -5,10 +5,10 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api } from '../api';
 import { copyText } from '../components/clipboard';
+import { rowActivation } from '../components/rowActivation';
 import { ArtifactPreview } from '../components/runs/ArtifactPreview';
 import type { Artifact } from '../stores/runs';
 import '../components/runs/runs.css';
-import { rowActivation } from '../components/rowActivation';
 
 type Kind = '' | 'csv' | 'json' | 'parquet';
 

@@ -4,13 +4,13 @@
  */
 import { useEffect, useState } from 'react';
 import { api } from '../api';
+import { rowActivation } from '../components/rowActivation';
 import { CompareView } from '../components/runs/CompareView';
 import { formatDuration, RunDetail, StatusBadge } from '../components/runs/RunDetail';
 import { SchedulerCard } from '../components/runs/SchedulerCard';
 import { useApp } from '../stores/app';
 import { type RunSummary, subscribeRuns, useRuns } from '../stores/runs';
 import '../components/runs/runs.css';
-import { rowActivation } from '../components/rowActivation';
 
 const TASKS = ['preflight', 'extract', 'validate', 'transform', 'record'];
 /** The grid's states, as the legend names them (`none`: no record of the task, e.g. not reached yet). */
