@@ -11,7 +11,7 @@ import { type IbGatewaySimulator, type IbkrConnection, IbkrService } from './ibk
 import { ibkrHandlers } from './ibkr/api-handlers';
 import type { HistoricalSource } from './ibkr/types';
 import { buildImportServices, type ImportServices } from './imports';
-import { BarCache, cacheHandlers, RefreshJobs } from './marketdata';
+import { BarCache, cacheHandlers, RefreshJobs, sweepIndicatorFiles } from './marketdata';
 import { ALL_MIGRATIONS } from './migrations';
 import { buildRunServices, type RunServices } from './pipeline/services';
 import { type Clock, fileSink, Logger, type LogSink, streamSink, systemClock } from './platform';
@@ -90,6 +90,12 @@ export class Workstation {
     const sinks: LogSink[] = [...(options.logSinks ?? [])];
     if (options.logToStderr) sinks.push(streamSink(process.stderr));
     const stores = await openStores(settings.DATA_DIR, ALL_MIGRATIONS);
+    try {
+      await sweepIndicatorFiles(stores.warehouse);
+    } catch (err) {
+      await stores.close();
+      throw err;
+    }
     sinks.push(fileSink(join(settings.DATA_DIR, 'logs', 'marketdesk.log')));
     const logger = new Logger(sinks, settings.LOG_LEVEL, { app: 'marketdesk' });
     return new Workstation(options, stores, logger);

@@ -10,10 +10,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
+import { indicatorDir } from '../marketdata';
 import { AppError, errorMessage } from '../platform';
 import { JOURNAL_FILE, type Stores, WAREHOUSE_FILE } from '../storage';
 import { sqlString } from './gex-stage';
@@ -24,6 +25,8 @@ export interface BackupManifest {
   reason: string;
   jobId?: string | null;
   files: { warehouse: { file: string; bytes: number; sha256: string }; journal: { file: string; bytes: number; sha256: string } };
+  /** The pipeline's indicator files the warehouse copy lists (marketdata/0006), in `indicators/`; derived data. */
+  indicators?: { files: number; bytes: number };
   counts: { warehouse: Record<string, number>; journal: Record<string, number> };
   durationMs: number;
 }
@@ -82,12 +85,14 @@ async function createNow(
     const alias = `backup_${randomBytes(4).toString('hex')}`;
     const conn = await stores.warehouse.instance.connect();
     let warehouseCounts: Record<string, number>;
+    let indicators: BackupManifest['indicators'];
     try {
       const [{ db }] = (await conn.runAndReadAll('SELECT current_database() AS db')).getRowObjectsJS() as { db: string }[];
       await conn.run(`ATTACH ${sqlString(warehouseCopy)} AS ${alias}`);
       try {
         await conn.run(`COPY FROM DATABASE "${db}" TO ${alias}`);
         warehouseCounts = await duckCounts(conn, alias);
+        indicators = await copyIndicatorFiles(conn, alias, indicatorDir(stores.warehouse.path), join(partial, INDICATORS));
       } finally {
         await conn.run(`DETACH ${alias}`);
       }
@@ -105,6 +110,7 @@ async function createNow(
         journal: { file: JOURNAL_FILE, bytes: (await stat(journalCopy)).size, sha256: await sha256File(journalCopy) },
       },
       counts: { warehouse: warehouseCounts, journal: journalCounts },
+      indicators,
       durationMs: Date.now() - started,
     };
     await writeFile(join(partial, 'manifest.json'), JSON.stringify(manifest, null, 2));
@@ -122,6 +128,40 @@ async function createNow(
 }
 
 type DuckConn = Awaited<ReturnType<DuckDBInstance['connect']>>;
+
+const INDICATORS = 'indicators';
+
+/**
+ * The indicator files the copied warehouse lists, hard-linked into the backup (they are immutable; a copy where
+ * links are refused). A file replaced and deleted since the copy's snapshot is skipped: the restored warehouse
+ * forgets it at open and the next pipeline run writes that series again.
+ */
+async function copyIndicatorFiles(conn: DuckConn, catalog: string, from: string, to: string) {
+  const listed = (await conn.runAndReadAll(`SELECT file FROM ${catalog}.main.bar_indicator_files`)).getRows() as [string][];
+  if (listed.length === 0) return undefined;
+  await mkdir(to, { recursive: true });
+  let files = 0;
+  let bytes = 0;
+  for (const [file] of listed) {
+    if (await linkOrCopy(join(from, file), join(to, file))) {
+      files++;
+      bytes += (await stat(join(to, file))).size;
+    }
+  }
+  return { files, bytes };
+}
+
+/** false when `src` is gone. */
+async function linkOrCopy(src: string, dest: string): Promise<boolean> {
+  try {
+    await link(src, dest);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    await copyFile(src, dest);
+    return true;
+  }
+}
 
 async function duckCounts(conn: DuckConn, catalog: string): Promise<Record<string, number>> {
   const tables = (
@@ -322,6 +362,14 @@ export async function restoreBackup(
     await copyFile(join(dir, src), `${target}.restoring`);
     for (const side of ['-wal', '-shm', '.wal']) await rm(`${target}${side}`, { force: true });
     await rename(`${target}.restoring`, target);
+  }
+  // The restored warehouse lists its own indicator files: put them back beside it (the open sweeps the others).
+  if (existsSync(join(dir, INDICATORS))) {
+    const into = indicatorDir(join(dataDir, WAREHOUSE_FILE));
+    await mkdir(into, { recursive: true });
+    for (const file of await readdir(join(dir, INDICATORS))) {
+      if (!existsSync(join(into, file))) await linkOrCopy(join(dir, INDICATORS, file), join(into, file));
+    }
   }
   settleRestoredJobs(join(dataDir, JOURNAL_FILE), id);
   return { restored: id, safetyBackup: safety.id };

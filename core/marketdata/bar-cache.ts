@@ -25,6 +25,7 @@ import {
   replaceCoverage,
   subtractRanges,
 } from './coverage';
+import { dropIndicatorFiles, indicatorDir } from './indicator-files';
 import type { BarColumns, CacheDataType, GetOrFetchOptions, GetOrFetchResult, SeriesKey } from './types';
 
 export interface BarCacheDeps {
@@ -254,17 +255,15 @@ export class BarCache {
           .map((r) => `(ts >= epoch_ms(CAST(${r.first} AS BIGINT)) AND ts <= epoch_ms(CAST(${r.last} AS BIGINT)))`)
           .join(' OR ');
         // Bars IBKR no longer reports between the first and last bar it sent go; the rest are replaced in place.
-        await conn.run(
+        const gone = await conn.run(
           `DELETE FROM bars WHERE ${SERIES_WHERE} AND (${inSpans})
              AND epoch_ms(ts) NOT IN (SELECT CAST(ts AS BIGINT) FROM temp.staged_bars)`,
           seriesParams(key),
         );
-        // Their pipeline indicators (bar_indicators, marketdata/0003) go with them.
-        await conn.run(
-          `DELETE FROM bar_indicators WHERE series_id = (SELECT series_id FROM bar_indicator_series WHERE ${SERIES_WHERE})
-             AND (${inSpans}) AND epoch_ms(ts) NOT IN (SELECT CAST(ts AS BIGINT) FROM temp.staged_bars)`,
-          seriesParams(key),
-        );
+        // A history IBKR revised invalidates the series' pipeline indicators (marketdata/0006: one file a series;
+        // every later EMA value depends on the bars that went): the next run writes them again.
+        if (gone.rowsChanged > 0)
+          await dropIndicatorFiles(conn, indicatorDir(this.deps.warehouse.path), SERIES_WHERE, seriesParams(key));
       }
       await conn.run(
         `INSERT INTO bars (symbol, exchange, data_type, bar_size, use_rth, ts, open, high, low, close, volume, wap, bar_count,
@@ -420,10 +419,7 @@ export class BarCache {
         conn,
       );
       await conn.run(`DELETE FROM bars WHERE ${where}`, params);
-      await conn.run(
-        `DELETE FROM bar_indicators WHERE series_id IN (SELECT series_id FROM bar_indicator_series WHERE ${where})`,
-        params,
-      );
+      await dropIndicatorFiles(conn, indicatorDir(this.deps.warehouse.path), where, params);
       await conn.run(`DELETE FROM bar_coverage WHERE ${where}`, params);
       return { rows, intervals };
     });

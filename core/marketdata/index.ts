@@ -9,6 +9,7 @@ export { type CacheHandlerDeps, cacheHandlers, RefreshJobs } from './api-handler
 export { BarCache, type BarCacheDeps, type CacheListEntry, type ClearFilter, emptyColumns } from './bar-cache';
 export { readFloat64Columns } from './columns';
 export * from './coverage';
+export { indicatorDir, sweepIndicatorFiles } from './indicator-files';
 export { describeError, isTransient, type RefreshOptions, type RefreshRequest, runRefresh } from './refresh';
 export type * from './types';
 export { BAR_FIELDS } from './types';

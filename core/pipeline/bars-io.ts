@@ -1,22 +1,25 @@
 /**
- * Bulk bar I/O for the pipeline: read series into typed arrays, and write their indicators into the
- * `bar_indicators` side table (marketdata/0003, narrowed by 0004) by DELETE of the series' range + DataChunk appends
- * (typed-array copies, no per-row objects or calls). Readers see them through `bars_with_indicators`.
+ * Bulk bar I/O for the pipeline: read series into typed arrays, and write their indicators as one Parquet file per
+ * series (marketdata/0006: typed-array bytes, no per-row objects or calls). Readers see them through
+ * `bars_with_indicators`.
  */
 import { createHash } from 'node:crypto';
-import { endianness } from 'node:os';
-import {
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBDoubleType,
-  DuckDBIntegerType,
-  DuckDBTimestampType,
-  type DuckDBType,
-  type DuckDBValue,
-  type DuckDBVector,
-} from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
 import type { BarSize } from '../ibkr/types';
 import { readFloat64Columns } from '../marketdata/columns';
+import {
+  type IndicatorFileRow,
+  indicatorDir,
+  lockIndicatorFiles,
+  readIndicatorRowsOutside,
+  recordIndicatorFiles,
+  removeOrphanFiles,
+  retireIndicatorFiles,
+  STORED_INDICATOR_COLUMNS,
+  type StoredIndicatorColumns,
+  syncIndicatorDir,
+  writeIndicatorFile,
+} from '../marketdata/indicator-files';
 import type { BarColumns, CacheDataType } from '../marketdata/types';
 import type { Warehouse } from '../storage/warehouse';
 import { INDICATOR_FORMULAS, INDICATOR_NAMES, type IndicatorColumns, type IndicatorName } from './indicators';
@@ -39,19 +42,10 @@ export interface SymbolSeries {
 const BAR_COLS = ['ts', 'open', 'high', 'low', 'close', 'volume'] as const;
 
 /**
- * The indicators `bar_indicators` stores (marketdata/0004). The other three — range, range_pct, macd_hist — are
- * per-row expressions of the bar and of macd/macd_signal that `bars_with_indicators` computes bit-identically.
+ * The indicators stored per bar (marketdata/0004). The other three — range, range_pct, macd_hist — are per-row
+ * expressions of the bar and of macd/macd_signal that `bars_with_indicators` computes bit-identically.
  */
-export const STORED_INDICATORS = [
-  'return',
-  'log_return',
-  'sma_20',
-  'sma_50',
-  'rsi_14',
-  'macd',
-  'macd_signal',
-] as const satisfies readonly IndicatorName[];
-const CHUNK = 2048;
+export const STORED_INDICATORS = STORED_INDICATOR_COLUMNS satisfies readonly IndicatorName[];
 
 /**
  * Reads several symbols' bars in one query into one set of columns per symbol (ts in epoch ms), in symbol
@@ -146,100 +140,6 @@ function storageRuns(sym: Float64Array, ts: Float64Array, symbols: number): Run[
   return runs;
 }
 
-/** The vector's backing memory (a private field of @duckdb/node-api 1.5, read and written in bulk here). */
-interface RawDoubleVector {
-  items: Float64Array;
-  validity: { data: unknown; itemValid(i: number): boolean; setItemValid(i: number, valid: boolean): void };
-  flush(): void;
-}
-
-function raw(vector: DuckDBVector): RawDoubleVector {
-  return vector as unknown as RawDoubleVector;
-}
-
-/** How many bars one write transaction takes at most (whole series; a series is never split). */
-const ROWS_PER_TRANSACTION = 1 << 21;
-const LITTLE_ENDIAN = endianness() === 'LE';
-
-/**
- * Appends series' indicators to `bar_indicators` (series_id, ts, one DOUBLE per stored indicator) on `conn`
- * through one reused DataChunk: each column block is one typed-array copy, the timestamps are written
- * as int64 microseconds without BigInt allocations, warm-up NaNs become NULLs. No per-row calls.
- * `table`: another table of bar_indicators' columns (the pipeline bench measures DuckDB's own write floor with it).
- */
-export async function appendIndicators(
-  conn: DuckDBConnection,
-  series: readonly { seriesId: number; one: SymbolSeries }[],
-  table = 'bar_indicators',
-): Promise<number> {
-  const types: DuckDBType[] = [
-    DuckDBIntegerType.instance,
-    DuckDBTimestampType.instance,
-    ...STORED_INDICATORS.map(() => DuckDBDoubleType.instance),
-  ];
-  const appender = await conn.createAppender(table);
-  const chunk = DuckDBDataChunk.create(types, CHUNK);
-  // Setting a chunk's rowCount drops its cached vectors: fetch them again after every resize.
-  let vectors = types.map((_, c) => raw(chunk.getColumnVector(c)));
-  let rows = 0;
-  try {
-    for (const { seriesId, one } of series) {
-      const n = one.bars.ts.length;
-      const sources = STORED_INDICATORS.map((k) => one.indicators[k]);
-      for (let off = 0; off < n; off += CHUNK) {
-        const len = Math.min(CHUNK, n - off);
-        if (len !== chunk.rowCount) {
-          chunk.rowCount = len;
-          vectors = types.map((_, c) => raw(chunk.getColumnVector(c)));
-        }
-        (vectors[0].items as unknown as Int32Array).fill(seriesId);
-        vectors[0].flush();
-        writeMicros(vectors[1].items as unknown as BigInt64Array, one.bars.ts, off, len);
-        vectors[1].flush();
-        for (let c = 0; c < sources.length; c++) {
-          const vec = vectors[c + 2];
-          const src = sources[c].subarray(off, off + len);
-          vec.items.set(src);
-          const validity = vec.validity as RawDoubleVector['validity'] & { data: BigUint64Array | null };
-          let hasNaN = false;
-          for (let i = 0; i < len; i++) {
-            if (Number.isNaN(src[i])) {
-              hasNaN = true;
-              break;
-            }
-          }
-          // A reused vector may still carry NULL bits from the previous block: reset them first.
-          validity.data?.fill(0xffffffffffffffffn);
-          if (hasNaN) for (let i = 0; i < len; i++) if (Number.isNaN(src[i])) validity.setItemValid(i, false);
-          vec.flush();
-        }
-        appender.appendDataChunk(chunk);
-        rows += len;
-      }
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
-  return rows;
-}
-
-/** Epoch ms (whole or fractional) → int64 µs, written as two 32-bit halves (exact below 2^53 µs). */
-function writeMicros(into: BigInt64Array, ms: Float64Array, off: number, len: number): void {
-  if (!LITTLE_ENDIAN) {
-    for (let i = 0; i < len; i++) into[i] = BigInt(Math.round(ms[off + i] * 1000));
-    return;
-  }
-  const lo = new Uint32Array(into.buffer, into.byteOffset, len * 2);
-  const hi = new Int32Array(into.buffer, into.byteOffset, len * 2);
-  for (let i = 0; i < len; i++) {
-    const us = Math.round(ms[off + i] * 1000);
-    const high = Math.floor(us / 4294967296);
-    lo[2 * i] = us - high * 4294967296;
-    hi[2 * i + 1] = high;
-  }
-}
-
 /**
  * What the stored indicators of a series are a function of: the formulas (the source of every function they depend on, INDICATOR_FORMULAS),
  * the bars' timestamps and their closes — every stored column derives from close alone (range, range_pct and
@@ -247,7 +147,7 @@ function writeMicros(into: BigInt64Array, ms: Float64Array, off: number, len: nu
  * 64 written is what lets an unchanged re-run skip cheaply; `one.indicators` must be the last `one.bars` rows of
  * `computeIndicators(warmup ++ bars)`, so the warm-up bars are hashed too.
  */
-export function indicatorChecksum(one: SymbolSeries): string {
+export function indicatorChecksum(one: Pick<SymbolSeries, 'bars' | 'warmup'>): string {
   const h = createHash('sha256').update(FORMULAS);
   h.update(`warmup:${one.warmup?.ts.length ?? 0}\n`);
   const arrays = [one.warmup?.ts, one.warmup?.close, one.bars.ts, one.bars.close];
@@ -257,113 +157,245 @@ export function indicatorChecksum(one: SymbolSeries): string {
 const FORMULAS = `${STORED_INDICATORS.join(',')}\n${INDICATOR_FORMULAS}`;
 
 /**
- * Writes every series' indicators into `bar_indicators` (marketdata/0003; read them through the
- * `bars_with_indicators` view): per series, the rows of its range [first bar, last bar] are deleted and
- * the new ones appended in bulk — the same bars the old `UPDATE bars SET indicators` reached, at a
- * fraction of the cost (a DuckDB UPDATE of a million rows took ~10 s; DELETE + append of typed columns
- * into an unindexed table is one pass). Series are written in as few transactions as possible (up to
- * ROWS_PER_TRANSACTION bars each): a transaction that appends at least a row group (122,880 rows) writes it
- * straight to the database file instead of the WAL, so batching is faster than a transaction per symbol;
- * each batch lands whole or not at all. A series whose indicators are exactly what was last written (same
- * checksum over ts + indicators, and every bar of that range still has its row) is skipped.
- * Returns the number of bars written.
+ * Writes every series' indicators (read them through the `bars_with_indicators` view) — `IndicatorWriteBack` in one
+ * call. Returns the number of bars written.
  */
 export async function writeBackIndicators(warehouse: Warehouse, series: SymbolSeries[], sel: SeriesSelector): Promise<number> {
-  const nonEmpty = series.filter((one) => one.bars.ts.length > 0);
-  // What was last written for these series, and how many of those bars still have their row: one query.
-  const previous = new Map(
-    (
-      await warehouse.rows<{ symbol: string; checksum: string; rows: number; first: number; last: number; filled: number }>(
-        `SELECT w.symbol, w.checksum, w.rows, epoch_ms(w.first_ts) AS first, epoch_ms(w.last_ts) AS last,
-                (SELECT count(*) FROM bar_indicators i
-                  WHERE i.series_id = s.series_id AND i.ts BETWEEN w.first_ts AND w.last_ts)::BIGINT AS filled
-           FROM pipeline_indicator_writes w
-           JOIN bar_indicator_series s USING (symbol, exchange, data_type, bar_size, use_rth)
-          WHERE list_contains($symbols::VARCHAR[], w.symbol) AND w.exchange = $exchange AND w.data_type = $dataType
-            AND w.bar_size = $barSize AND w.use_rth = $useRTH`,
-        { symbols: listLiteral(nonEmpty.map((one) => one.symbol)), ...selParams(sel) },
-      )
-    ).map((r) => [r.symbol, r]),
+  const writer = await IndicatorWriteBack.begin(
+    warehouse,
+    sel,
+    series.map((one) => one.symbol),
   );
-  const changed: { one: SymbolSeries; checksum: string }[] = [];
-  for (const one of nonEmpty) {
-    const n = one.bars.ts.length;
-    const checksum = indicatorChecksum(one);
-    const p = previous.get(one.symbol);
-    const same =
-      p?.checksum === checksum &&
-      p.rows === n &&
-      p.filled === n &&
-      p.first === Math.round(one.bars.ts[0]) &&
-      p.last === Math.round(one.bars.ts[n - 1]);
-    if (!same) changed.push({ one, checksum });
+  try {
+    for (const one of series) writer.add(one);
+  } catch (err) {
+    await writer.abort();
+    throw err;
   }
-  let total = 0;
-  for (let start = 0; start < changed.length; ) {
-    let end = start;
-    let rows = 0;
-    while (end < changed.length && (end === start || rows + changed[end].one.bars.ts.length <= ROWS_PER_TRANSACTION)) {
-      rows += changed[end].one.bars.ts.length;
-      end++;
-    }
-    const batch = changed.slice(start, end);
-    start = end;
-    total += await warehouse.transaction((conn) => replaceIndicators(warehouse, conn, batch, sel));
-  }
-  return total;
+  return writer.commit();
+}
+
+type SeriesBars = Pick<SymbolSeries, 'symbol' | 'bars' | 'warmup'>;
+
+/** What the warehouse holds for one series: its id, the ledger's last write, and its listed file if still present. */
+interface SeriesState {
+  seriesId: number;
+  ledger: { checksum: string; rows: number; first: number; last: number } | null;
+  file: IndicatorFileRow | null;
+}
+
+/** A series this write-back writes: the ledger row it gets. */
+interface Written {
+  symbol: string;
+  checksum: string;
+  first: number;
+  last: number;
+  rows: number;
 }
 
 /**
- * One write transaction: the batch's series ids (created where missing), DELETE of each series' range, the ledger
- * rows, then the appends. One statement each for the DELETEs and the ledger: every statement costs milliseconds.
+ * One write-back of indicators, as a session so each series' file is written while the caller reads and computes
+ * the next one: `begin` (one query for the symbols) learns what was last written, `add` starts writing a series' new
+ * Parquet file (marketdata/0006, core/marketdata/indicator-files.ts) when it changed, and `commit` waits for the
+ * files, makes them durable and lists them with the ledger rows in one transaction. Each file holds the series'
+ * bars of this run [first, last] plus the rows of its previous file outside that range, so a run over the last days
+ * keeps the older bars' values. A series is unchanged when its checksum (ts + closes + formulas: the bars alone, so
+ * `needs` can tell before computing) is what the ledger says was last written and its listed file still covers that
+ * range. The session holds the indicator folder until `commit` or `abort` settles: always call one.
  */
-async function replaceIndicators(
-  warehouse: Warehouse,
-  conn: DuckDBConnection,
-  batch: readonly { one: SymbolSeries; checksum: string }[],
-  sel: SeriesSelector,
-): Promise<number> {
-  const params = { symbols: listLiteral(batch.map((b) => b.one.symbol)), ...selParams(sel) };
-  await conn.run(
-    `INSERT INTO bar_indicator_series (symbol, exchange, data_type, bar_size, use_rth)
-     SELECT symbol, $exchange, $dataType, $barSize, $useRTH FROM (SELECT unnest($symbols::VARCHAR[]) AS symbol) n
-      WHERE NOT EXISTS (SELECT 1 FROM bar_indicator_series s WHERE s.symbol = n.symbol AND s.exchange = $exchange
-                          AND s.data_type = $dataType AND s.bar_size = $barSize AND s.use_rth = $useRTH)`,
-    params,
-  );
-  const ids = await warehouse.rows<{ symbol: string; id: number }>(
-    `SELECT symbol, series_id AS id FROM bar_indicator_series
-      WHERE symbol IN (SELECT unnest($symbols::VARCHAR[])) AND exchange = $exchange AND data_type = $dataType
-        AND bar_size = $barSize AND use_rth = $useRTH`,
-    params,
-    conn,
-  );
-  const idOf = new Map(ids.map((r) => [r.symbol, r.id]));
-  const items = batch.map(({ one }) => ({ seriesId: idOf.get(one.symbol) as number, one }));
-  const ranges = items.map(
-    ({ seriesId, one }) => `(${seriesId}, ${Math.round(one.bars.ts[0])}, ${Math.round(one.bars.ts.at(-1) as number)})`,
-  );
-  await conn.run(
-    `DELETE FROM bar_indicators i USING (VALUES ${ranges.join(', ')}) r(series_id, first_ms, last_ms)
-      WHERE i.series_id = r.series_id
-        AND i.ts BETWEEN make_timestamp(r.first_ms::BIGINT * 1000) AND make_timestamp(r.last_ms::BIGINT * 1000)`,
-  );
-  const ledger = ledgerRows(batch, sel);
-  await conn.run(`INSERT OR REPLACE INTO pipeline_indicator_writes VALUES ${ledger.sql}`, ledger.params);
-  return appendIndicators(conn, items);
+export class IndicatorWriteBack {
+  private readonly pending: Promise<IndicatorFileRow>[] = [];
+  private readonly written = new Map<string, Written>();
+
+  private constructor(
+    private readonly warehouse: Warehouse,
+    private readonly sel: SeriesSelector,
+    private readonly states: Map<string, SeriesState>,
+    private readonly release: () => void,
+  ) {}
+
+  static async begin(warehouse: Warehouse, sel: SeriesSelector, symbols: readonly string[]): Promise<IndicatorWriteBack> {
+    const release = await lockIndicatorFiles(warehouse);
+    try {
+      const present = await removeOrphanFiles(warehouse);
+      return new IndicatorWriteBack(warehouse, sel, await seriesStates(warehouse, sel, symbols, present), release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** The ledger row `one` would get, or null when its indicators need no write (unchanged, empty, or added). */
+  needs(one: SeriesBars): Written | null {
+    const state = this.states.get(one.symbol);
+    const n = one.bars.ts.length;
+    if (!state) throw new Error(`${one.symbol} was not among the symbols this write-back began with`);
+    if (n === 0 || this.written.has(one.symbol)) return null;
+    const run = {
+      symbol: one.symbol,
+      checksum: indicatorChecksum(one),
+      first: Math.round(one.bars.ts[0]),
+      last: Math.round(one.bars.ts[n - 1]),
+      rows: n,
+    };
+    const { ledger, file } = state;
+    const same =
+      ledger?.checksum === run.checksum &&
+      ledger.rows === n &&
+      ledger.first === run.first &&
+      ledger.last === run.last &&
+      file !== null &&
+      file.firstMs <= run.first &&
+      file.lastMs >= run.last;
+    return same ? null : run;
+  }
+
+  /** Starts writing `one`'s file when it changed; a no-op otherwise. */
+  add(one: SymbolSeries): void {
+    const run = this.needs(one);
+    if (!run) return;
+    const state = this.states.get(one.symbol) as SeriesState;
+    this.written.set(one.symbol, run);
+    const dir = indicatorDir(this.warehouse.path);
+    const write = withRowsOutside(this.warehouse, state.file, one).then((full) =>
+      writeIndicatorFile(dir, state.seriesId, full.ts, full.columns),
+    );
+    write.catch(() => undefined); // awaited by commit; never an unhandled rejection meanwhile
+    this.pending.push(write);
+  }
+
+  /** Lists nothing: waits for the writes started (their files are left to the next write's sweep) and releases the folder. */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.pending);
+    this.release();
+  }
+
+  /** Waits for the files, lists them with their ledger rows, and releases the folder. Returns the bars written. */
+  async commit(): Promise<number> {
+    try {
+      const files = await Promise.all(this.pending);
+      if (files.length === 0) return 0;
+      const dir = indicatorDir(this.warehouse.path);
+      await syncIndicatorDir(dir);
+      const written = [...this.written.values()];
+      await this.warehouse.transaction(async (conn) => {
+        const ledger = ledgerRows(written, this.sel);
+        await conn.run(`INSERT OR REPLACE INTO pipeline_indicator_writes VALUES ${ledger.sql}`, ledger.params);
+        await recordIndicatorFiles(conn, dir, files);
+      });
+      const replaced = written.flatMap((w) => this.states.get(w.symbol)?.file?.file ?? []);
+      retireIndicatorFiles(dir, replaced);
+      return written.reduce((sum, w) => sum + w.rows, 0);
+    } finally {
+      this.release();
+    }
+  }
 }
 
-/** VALUES rows of `pipeline_indicator_writes` for a batch (one INSERT, named parameters per row). */
-function ledgerRows(batch: readonly { one: SymbolSeries; checksum: string }[], sel: SeriesSelector) {
+/** Per symbol: its series id (created where missing), the ledger's last write, and its listed file if still present. */
+async function seriesStates(
+  warehouse: Warehouse,
+  sel: SeriesSelector,
+  symbols: readonly string[],
+  present: ReadonlySet<string>,
+): Promise<Map<string, SeriesState>> {
+  const states = new Map<string, SeriesState>();
+  if (symbols.length === 0) return states;
+  const params = { symbols: listLiteral([...new Set(symbols)]), ...selParams(sel) };
+  const query = () =>
+    warehouse.rows<{
+      symbol: string;
+      seriesId: number | null;
+      checksum: string | null;
+      rows: number;
+      first: number;
+      last: number;
+      file: string | null;
+      fileRows: number;
+      fileFirst: number;
+      fileLast: number;
+    }>(
+      `SELECT n.symbol, s.series_id AS "seriesId", w.checksum, w.rows, epoch_ms(w.first_ts) AS first, epoch_ms(w.last_ts) AS last,
+              f.file, f.rows AS "fileRows", epoch_ms(f.first_ts) AS "fileFirst", epoch_ms(f.last_ts) AS "fileLast"
+         FROM (SELECT unnest($symbols::VARCHAR[]) AS symbol) n
+         LEFT JOIN bar_indicator_series s ON s.symbol = n.symbol AND s.exchange = $exchange AND s.data_type = $dataType
+                                          AND s.bar_size = $barSize AND s.use_rth = $useRTH
+         LEFT JOIN pipeline_indicator_writes w ON w.symbol = n.symbol AND w.exchange = $exchange AND w.data_type = $dataType
+                                          AND w.bar_size = $barSize AND w.use_rth = $useRTH
+         LEFT JOIN bar_indicator_files f ON f.series_id = s.series_id`,
+      params,
+    );
+  let rows = await query();
+  if (rows.some((r) => r.seriesId === null)) {
+    await warehouse.run(
+      `INSERT INTO bar_indicator_series (symbol, exchange, data_type, bar_size, use_rth)
+       SELECT symbol, $exchange, $dataType, $barSize, $useRTH FROM (SELECT unnest($symbols::VARCHAR[]) AS symbol) n
+        WHERE NOT EXISTS (SELECT 1 FROM bar_indicator_series s WHERE s.symbol = n.symbol AND s.exchange = $exchange
+                            AND s.data_type = $dataType AND s.bar_size = $barSize AND s.use_rth = $useRTH)`,
+      params,
+    );
+    rows = await query();
+  }
+  for (const r of rows) {
+    if (r.seriesId === null) throw new Error(`${r.symbol}: no indicator series id`);
+    const file =
+      r.file !== null && present.has(r.file)
+        ? { seriesId: r.seriesId, file: r.file, rows: r.fileRows, firstMs: r.fileFirst, lastMs: r.fileLast }
+        : null;
+    const ledger = r.checksum === null ? null : { checksum: r.checksum, rows: r.rows, first: r.first, last: r.last };
+    states.set(r.symbol, { seriesId: r.seriesId, ledger, file });
+  }
+  return states;
+}
+
+/** The run's rows, with the previous file's rows before and after its range around them (ts order). */
+async function withRowsOutside(
+  warehouse: Warehouse,
+  previous: IndicatorFileRow | null,
+  one: SymbolSeries,
+): Promise<{ ts: Float64Array; columns: StoredIndicatorColumns }> {
+  const ts = one.bars.ts;
+  const first = ts[0];
+  const last = ts[ts.length - 1];
+  const own = Object.fromEntries(STORED_INDICATORS.map((k) => [k, one.indicators[k]])) as StoredIndicatorColumns;
+  if (!previous || (previous.firstMs >= Math.round(first) && previous.lastMs <= Math.round(last))) return { ts, columns: own };
+  const kept = await readIndicatorRowsOutside(warehouse, previous, first, last);
+  if (!kept) return { ts, columns: own };
+  const before = lowerBound(kept.ts, first);
+  const merge = (a: Float64Array, b: Float64Array) => {
+    const out = new Float64Array(a.length + b.length);
+    out.set(a.subarray(0, before));
+    out.set(b, before);
+    out.set(a.subarray(before), before + b.length);
+    return out;
+  };
+  return {
+    ts: merge(kept.ts, ts),
+    columns: Object.fromEntries(STORED_INDICATORS.map((k) => [k, merge(kept.columns[k], own[k])])) as StoredIndicatorColumns,
+  };
+}
+
+function lowerBound(sorted: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** VALUES rows of `pipeline_indicator_writes` for the written series (one INSERT, named parameters per row). */
+function ledgerRows(written: readonly Written[], sel: SeriesSelector) {
   const params: Record<string, DuckDBValue> = selParams(sel);
-  const rows = batch.map(({ one, checksum }, i) => {
-    const n = one.bars.ts.length;
+  const rows = written.map((w, i) => {
     Object.assign(params, {
-      [`s${i}`]: one.symbol,
-      [`f${i}`]: one.bars.ts[0],
-      [`l${i}`]: one.bars.ts[n - 1],
-      [`n${i}`]: n,
-      [`c${i}`]: checksum,
+      [`s${i}`]: w.symbol,
+      [`f${i}`]: w.first,
+      [`l${i}`]: w.last,
+      [`n${i}`]: w.rows,
+      [`c${i}`]: w.checksum,
     });
     return `($s${i}, $exchange, $dataType, $barSize, $useRTH, make_timestamp($f${i}::BIGINT * 1000), make_timestamp($l${i}::BIGINT * 1000), $n${i}, $c${i}, now())`;
   });

@@ -24,7 +24,7 @@ export const warehouseMigrations: WarehouseMigration[] = [
 ];
 
 export {
-  appendIndicators,
+  IndicatorWriteBack,
   readSeries,
   type SeriesSelector,
   STORED_INDICATORS,

@@ -22,7 +22,7 @@ import { AppError, backoffDelay, type Clock, errorMessage, type Logger } from '.
 import { type ArtifactStore, RunLog, type RunStatus, type RunTracker, type RunTrigger } from '../runs';
 import type { Journal, Warehouse } from '../storage';
 import { APP_VERSION } from '../version';
-import { type SeriesSelector, transformedTableSql, writeBackIndicators } from './bars-io';
+import { IndicatorWriteBack, type SeriesSelector, transformedTableSql } from './bars-io';
 import { compareRuns } from './compare';
 import { computeIndicatorsAfter, INDICATOR_NAMES, type IndicatorColumns } from './indicators';
 import { barSizeMs, type SymbolReport, summarise, type ValidationReport, validateSymbol } from './validate';
@@ -621,17 +621,28 @@ export class Pipeline {
     if (!warehouse.isOpen)
       throw new AppError('STORE_UNAVAILABLE', 'the warehouse is closed; cannot write indicators', { status: 503 });
     const started = performance.now();
-    for (const d of ctx.data) d.indicators = computeIndicatorsAfter(d.warmup, d.bars);
-    const computeMs = performance.now() - started;
-    const series = ctx.data.map((d) => ({
-      symbol: d.symbol,
-      bars: d.bars,
-      indicators: d.indicators as IndicatorColumns,
-      warmup: d.warmup,
-    }));
-    const symbols = series.map((s) => s.symbol);
     const selector = ctx.selector as SeriesSelector;
-    ctx.updatedRows = await writeBackIndicators(warehouse, series, selector);
+    // Each symbol's file is written while the next one is computed.
+    const writer = await IndicatorWriteBack.begin(
+      warehouse,
+      selector,
+      ctx.data.map((d) => d.symbol),
+    );
+    let computeMs = 0;
+    try {
+      for (const d of ctx.data) {
+        const t0 = performance.now();
+        d.indicators = computeIndicatorsAfter(d.warmup, d.bars);
+        computeMs += performance.now() - t0;
+        writer.add({ symbol: d.symbol, bars: d.bars, indicators: d.indicators, warmup: d.warmup });
+      }
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    ctx.updatedRows = await writer.commit();
+    const series = ctx.data;
+    const symbols = series.map((s) => s.symbol);
     const range = { from: Date.parse(ctx.params.from), to: Date.parse(ctx.params.to) };
     await artifacts.write(
       ctx.runId,

@@ -1,8 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callOrThrow } from '../../core/api';
+import type { RawBar } from '../../core/ibkr/types';
+import { createBackup, restoreBackup } from '../../core/imports';
+import type { SeriesKey } from '../../core/marketdata';
 import { readFloat64Columns } from '../../core/marketdata/columns';
+import { indicatorDir, sweepIndicatorFiles, writeIndicatorFile } from '../../core/marketdata/indicator-files';
 import { marketdataWarehouseMigrations } from '../../core/marketdata/schema';
+import { ALL_MIGRATIONS } from '../../core/migrations';
 import {
   computeIndicators,
   INDICATOR_FORMULAS,
@@ -13,6 +19,7 @@ import {
   type SymbolSeries,
   writeBackIndicators,
 } from '../../core/pipeline';
+import { openStores } from '../../core/storage';
 import { Warehouse } from '../../core/storage/warehouse';
 import { removeDir, tempDir } from '../support/temp';
 import { openPipelineWorkstation, type PipelineWorkstation } from './support';
@@ -54,6 +61,24 @@ async function compute(wh: Warehouse, symbols: string[], range = { from: 0, to: 
     series.push({ symbol, bars, indicators: computeIndicators(bars) });
   }
   return series;
+}
+
+/** Indicators as a warehouse before marketdata/0006 held them: rows of the bar_indicators table. */
+async function storeInTable(wh: Warehouse, series: SymbolSeries[]): Promise<void> {
+  const scratch = tempDir('marketdesk-indicator-rows-');
+  try {
+    for (const [i, one] of series.entries()) {
+      await wh.run(`INSERT INTO bar_indicator_series VALUES (${i + 1}, '${one.symbol}', 'NASDAQ', 'TRADES', '1 min', true)`);
+      const columns = Object.fromEntries(STORED_INDICATORS.map((k) => [k, one.indicators[k]]));
+      const { file } = await writeIndicatorFile(scratch, i + 1, one.bars.ts, columns as never);
+      await wh.run(
+        `INSERT INTO bar_indicators SELECT series_id, ts, ${STORED_INDICATORS.map((k) => `nullif("${k}", 'NaN'::DOUBLE)`).join(', ')}
+           FROM read_parquet('${join(scratch, file)}')`,
+      );
+    }
+  } finally {
+    removeDir(scratch);
+  }
 }
 
 async function viewColumns(wh: Warehouse, symbol: string) {
@@ -126,15 +151,21 @@ describe('indicator storage (bar_indicators + the bars_with_indicators view)', (
 
     // The same indicators again: nothing is rewritten.
     expect(await writeBackIndicators(wh, tail, SEL)).toBe(0);
-    // A bar that lost its row (deleted elsewhere) makes that series, and only it, be written again.
-    await wh.run(`DELETE FROM bar_indicators WHERE ts = (SELECT max(ts) FROM bar_indicators) AND series_id = 1`);
+    // A series whose file went (e.g. a restored backup that predates it) is written again, and only it.
+    const [[aaaFile]] = (await wh.read('SELECT file FROM bar_indicator_files WHERE series_id = 1')).getRows() as [string][];
+    rmSync(join(indicatorDir(wh.path), aaaFile));
     expect(await writeBackIndicators(wh, tail, SEL)).toBe(150);
-    const [{ again }] = await wh.rows<{ again: number }>('SELECT count(*)::INTEGER AS again FROM bar_indicators');
-    expect(again).toBe(800);
+    const again = await wh.rows<{ series_id: number; n: number }>(
+      'SELECT series_id, count(*)::INTEGER AS n FROM bar_indicators GROUP BY 1 ORDER BY 1',
+    );
+    expect(again).toEqual([
+      { series_id: 1, n: 150 },
+      { series_id: 2, n: 400 },
+    ]);
   });
 
   it('moves indicators a cache held in bars.indicators before marketdata/0003 into bar_indicators', async () => {
-    const before = MIGRATIONS.filter((m) => !/^marketdata\/000[345]_/.test(m.id));
+    const before = MIGRATIONS.filter((m) => !/^marketdata\/000[3-6]_/.test(m.id));
     const wh = await openWarehouse(before);
     const json = `json_object(${INDICATOR_NAMES.map((k, i) => `'${k}', ${k === 'macd_signal' ? 'NULL' : `i + ${i}`}`).join(', ')})`;
     await seedBars(wh, ['OLD'], 50, json);
@@ -161,16 +192,16 @@ describe('indicator columns stored uncompressed (marketdata/0005)', () => {
     );
 
   it('keeps the indicators written before it, bit for bit, and writes every later DOUBLE segment uncompressed', async () => {
-    const before = MIGRATIONS.filter((m) => !/^marketdata\/0005_/.test(m.id));
+    const before = MIGRATIONS.filter((m) => !/^marketdata\/000[56]_/.test(m.id));
     const wh = await openWarehouse(before);
     await seedBars(wh, ['AAA'], 3000);
     const series = await compute(wh, ['AAA']);
-    expect(await writeBackIndicators(wh, series, SEL)).toBe(3000);
+    await storeInTable(wh, series);
     await wh.checkpoint();
     // Before 0005 DuckDB picks a compression of its own for the full-precision doubles.
     expect((await compressionOf(wh)).some((c) => c.compression.some((k) => k !== 'Uncompressed' && k !== 'Constant'))).toBe(true);
 
-    await wh.migrate(MIGRATIONS);
+    await wh.migrate(MIGRATIONS.filter((m) => !/^marketdata\/0006_/.test(m.id)));
     const back = await viewColumns(wh, 'AAA');
     expect(back.rowCount).toBe(3000);
     for (const k of INDICATOR_NAMES) expect(Array.from(back[k]), k).toEqual(Array.from(series[0].indicators[k]));
@@ -186,6 +217,88 @@ describe('indicator columns stored uncompressed (marketdata/0005)', () => {
         c.compression.filter((k) => k !== 'Constant'),
         c.name,
       ).toEqual(['Uncompressed']);
+  });
+});
+
+describe('indicators in Parquet files (marketdata/0006)', () => {
+  const filesOf = (wh: Warehouse) => readdirSync(indicatorDir(wh.path)).sort();
+  const listed = async (wh: Warehouse) =>
+    ((await wh.read('SELECT file FROM bar_indicator_files ORDER BY series_id')).getRows() as [string][]).map(([f]) => f);
+
+  it('moves the rows a warehouse stored before it into one file per series, bit for bit, and a later partial run merges with them', async () => {
+    const wh = await openWarehouse(MIGRATIONS.filter((m) => !/^marketdata\/0006_/.test(m.id)));
+    await seedBars(wh, ['AAA', 'BBB'], 400);
+    const series = await compute(wh, ['AAA', 'BBB']);
+    await storeInTable(wh, series);
+    await wh.migrate(MIGRATIONS);
+
+    const [{ kind }] = await wh.rows<{ kind: string }>(
+      "SELECT table_type AS kind FROM information_schema.tables WHERE table_name = 'bar_indicators'",
+    );
+    expect(kind).toBe('VIEW');
+    expect(filesOf(wh)).toEqual(await listed(wh).then((f) => [...f].sort()));
+    expect(filesOf(wh)).toHaveLength(2);
+    for (const one of series) {
+      const back = await viewColumns(wh, one.symbol);
+      for (const k of INDICATOR_NAMES) expect(Array.from(back[k]), k).toEqual(Array.from(one.indicators[k]));
+    }
+    // The pipeline's ledger did not know these rows: a run over the last 100 bars rewrites each series' file and
+    // keeps its first 300 rows as DuckDB wrote them (NULLs included).
+    const tail = await compute(wh, ['AAA', 'BBB'], { from: T0 + 300 * 60_000, to: Date.UTC(2030, 0, 1) });
+    expect(await writeBackIndicators(wh, tail, SEL)).toBe(200);
+    for (const [i, one] of series.entries()) {
+      const back = await viewColumns(wh, one.symbol);
+      expect(back.rowCount).toBe(400);
+      expect(Array.from(back.rsi_14.subarray(0, 300))).toEqual(Array.from(one.indicators.rsi_14.subarray(0, 300)));
+      expect(Array.from(back.rsi_14.subarray(300))).toEqual(Array.from(tail[i].indicators.rsi_14));
+    }
+  });
+
+  it('keeps one file per series: a rewrite replaces it, and replaced files and files a crash left unlisted are deleted by the next sweep', async () => {
+    const wh = await openWarehouse();
+    await seedBars(wh, ['AAA', 'BBB'], 300);
+    const first = await compute(wh, ['AAA', 'BBB']);
+    expect(await writeBackIndicators(wh, first, SEL)).toBe(600);
+    const firstFiles = await listed(wh);
+    expect(filesOf(wh)).toEqual([...firstFiles].sort());
+
+    // New closes for AAA: only its file is replaced; the old one stays until the next sweep.
+    await wh.run("UPDATE bars SET close = close + 1 WHERE symbol = 'AAA'");
+    const second = await compute(wh, ['AAA', 'BBB']);
+    expect(await writeBackIndicators(wh, second, SEL)).toBe(300);
+    const secondFiles = await listed(wh);
+    expect(secondFiles[0]).not.toBe(firstFiles[0]);
+    expect(secondFiles[1]).toBe(firstFiles[1]);
+    expect(filesOf(wh)).toEqual([...new Set([...firstFiles, ...secondFiles])].sort());
+    expect((await viewColumns(wh, 'AAA')).sma_20[299]).toBe(second[0].indicators.sma_20[299]);
+
+    // A file written by a write-back that crashed before its commit: never listed, never read.
+    const orphan = join(indicatorDir(wh.path), '1-crashed-00000000.parquet');
+    writeFileSync(orphan, readFileSync(join(indicatorDir(wh.path), firstFiles[0])));
+    const [{ n }] = await wh.rows<{ n: number }>("SELECT count(*)::INTEGER AS n FROM bars_with_indicators WHERE symbol = 'AAA'");
+    expect(n).toBe(300);
+
+    expect(await sweepIndicatorFiles(wh)).toEqual({ removed: 2, missing: 0 });
+    expect(filesOf(wh)).toEqual([...secondFiles].sort());
+    expect(existsSync(orphan)).toBe(false);
+    expect((await viewColumns(wh, 'BBB')).macd[299]).toBe(second[1].indicators.macd[299]);
+  });
+
+  it('reads on without a series whose file is gone, and forgets that file at the sweep', async () => {
+    const wh = await openWarehouse();
+    await seedBars(wh, ['AAA', 'BBB'], 200);
+    expect(await writeBackIndicators(wh, await compute(wh, ['AAA', 'BBB']), SEL)).toBe(400);
+    const [aaa] = await listed(wh);
+    rmSync(join(indicatorDir(wh.path), aaa));
+
+    expect(await sweepIndicatorFiles(wh)).toEqual({ removed: 0, missing: 1 });
+    const counts = await wh.rows<{ symbol: string; n: number }>(
+      'SELECT symbol, count(indicators)::INTEGER AS n FROM bars_with_indicators GROUP BY 1 ORDER BY 1',
+    );
+    expect(counts).toEqual([
+      { symbol: 'AAA', n: 0 },
+      { symbol: 'BBB', n: 200 },
+    ]);
   });
 });
 
@@ -215,6 +328,91 @@ describe('indicators follow their bars in the cache', () => {
     expect(await count()).toEqual([{ symbol: 'TSLA', n: rows['rows.TSLA'] }]);
   });
 });
+
+describe('indicator files across backups and revised histories', () => {
+  let t: PipelineWorkstation | null = null;
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await t?.dispose();
+    t = null;
+    for (const d of dirs.splice(0)) removeDir(d);
+  });
+  const indicatorsOf = async (wh: Warehouse, symbol: string) =>
+    (
+      await readFloat64Columns(
+        wh.connection,
+        'SELECT macd_signal FROM bars_with_indicators WHERE symbol = $symbol ORDER BY ts',
+        { symbol },
+        ['signal'] as const,
+      )
+    ).signal;
+
+  it('a backup keeps the indicator files its warehouse lists, and restoring it brings them back', async () => {
+    const dataDir = tempDir('marketdesk-indicator-backup-');
+    dirs.push(dataDir);
+    t = await openPipelineWorkstation({ dataDir });
+    const params = { symbols: ['NVDA', 'TSLA'], from: '2025-06-02', to: '2025-07-02' };
+    expect((await t.ws.runs.pipeline.trigger(params).done).status).toBe('succeeded');
+    const before = await indicatorsOf(t.ws.stores.warehouse, 'NVDA');
+    expect(before.filter((v) => !Number.isNaN(v)).length).toBeGreaterThan(0);
+    const backup = await createBackup(t.ws.stores, dataDir, { reason: 'test', retention: 10 });
+    expect(backup.indicators).toEqual({ files: 2, bytes: expect.any(Number) });
+
+    // Afterwards NVDA's bars go (and its indicators with them); the backup still has both.
+    await callOrThrow(t.ws.dispatcher, 'cache.clear', { symbol: 'NVDA' });
+    await t.ws.stop();
+    t = null;
+    await sweepAt(dataDir); // the replaced NVDA file is deleted, as the next start would
+    await restoreBackup(dataDir, backup.id, () => openStores(dataDir, ALL_MIGRATIONS), { retention: 10 });
+
+    t = await openPipelineWorkstation({ dataDir });
+    expect(Array.from(await indicatorsOf(t.ws.stores.warehouse, 'NVDA'))).toEqual(Array.from(before));
+  });
+
+  it("a history IBKR revised drops that series' indicators, and only its, until the next run", async () => {
+    t = await openPipelineWorkstation();
+    const params = { symbols: ['NVDA', 'TSLA'], from: '2025-06-02', to: '2025-07-02' };
+    expect((await t.ws.runs.pipeline.trigger(params).done).status).toBe('succeeded');
+    const wh = t.ws.stores.warehouse;
+    const [key] = await wh.rows<{ exchange: string; dataType: string; barSize: string; useRTH: boolean }>(
+      `SELECT exchange, data_type AS "dataType", bar_size AS "barSize", use_rth AS "useRTH" FROM bar_indicator_series WHERE symbol = 'NVDA'`,
+    );
+    const bars = await wh.rows<RawBar>(
+      `SELECT epoch_ms(ts) AS ts, open, high, low, close, volume, coalesce(wap, close) AS wap, coalesce(bar_count, 0) AS count
+         FROM bars WHERE symbol = 'NVDA' ORDER BY ts`,
+    );
+    const seriesKey = { symbol: 'NVDA', ...key } as SeriesKey;
+    // The same range again without its middle bar: IBKR no longer reports it.
+    const range = { start: bars[0].ts, end: (bars.at(-1) as RawBar).ts + 1 };
+    await t.ws.barCache.store(
+      seriesKey,
+      [range],
+      bars.filter((_, i) => i !== 5),
+      Date.now(),
+    );
+    expect((await indicatorsOf(wh, 'NVDA')).every((v) => Number.isNaN(v))).toBe(true);
+    expect((await indicatorsOf(wh, 'TSLA')).some((v) => !Number.isNaN(v))).toBe(true);
+    // Storing the same bars again (nothing went) keeps what the next run writes.
+    expect((await t.ws.runs.pipeline.trigger(params).done).status).toBe('succeeded');
+    await t.ws.barCache.store(
+      seriesKey,
+      [range],
+      bars.filter((_, i) => i !== 5),
+      Date.now(),
+    );
+    expect((await indicatorsOf(wh, 'NVDA')).some((v) => !Number.isNaN(v))).toBe(true);
+  });
+});
+
+/** Opens the stores of a stopped workstation's data folder long enough to sweep its indicator files. */
+async function sweepAt(dataDir: string): Promise<void> {
+  const stores = await openStores(dataDir, ALL_MIGRATIONS);
+  try {
+    await sweepIndicatorFiles(stores.warehouse);
+  } finally {
+    await stores.close();
+  }
+}
 
 describe('indicator write-back checksum', () => {
   it('covers the source of every function the indicator values are computed by', () => {
