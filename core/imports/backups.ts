@@ -347,8 +347,8 @@ export async function restoreBackup(
   }
   let safety: BackupInfo;
   try {
-    // Keep the replaced state one more than the retention count so the safety copy is never pruned at once.
-    safety = await createBackup(current, dataDir, { reason: `before restore of ${id}`, retention: (options.retention ?? 0) + 1 });
+    // Pruned only once the restore is done: pruning here could delete the (older) backup being restored.
+    safety = await createBackup(current, dataDir, { reason: `before restore of ${id}` });
   } finally {
     await current.close();
   }
@@ -372,6 +372,8 @@ export async function restoreBackup(
     }
   }
   settleRestoredJobs(join(dataDir, JOURNAL_FILE), id);
+  // One more than the retention count, so the safety copy of the replaced state is never pruned at once.
+  if (options.retention && options.retention > 0) await pruneBackups(dataDir, options.retention + 1);
   return { restored: id, safetyBackup: safety.id };
 }
 

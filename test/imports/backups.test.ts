@@ -7,7 +7,9 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBackup, listBackups, verifyBackup } from '../../core/imports';
+import { createBackup, listBackups, restoreBackup, verifyBackup } from '../../core/imports';
+import { ALL_MIGRATIONS } from '../../core/migrations';
+import { openStores } from '../../core/storage';
 import { removeDir, tempDir } from '../support/temp';
 import { openTestWorkstation, type TestWorkstation } from '../support/workstation';
 import { snapshots, TEST_ENV, tableChecksums } from './support';
@@ -57,6 +59,26 @@ describe('backups', () => {
     const kept = (await listBackups(t.dataDir)).map((b) => b.id);
     expect(kept).toHaveLength(2);
     expect(kept).not.toContain(ids[0]);
+  });
+
+  it('restores an older backup: the safety copy of the replaced state does not prune it away first', async () => {
+    const dataDir = tempDir('marketdesk-backup-');
+    dirs.push(dataDir);
+    t = await openTestWorkstation(TEST_ENV, { dataDir });
+    await importFile(t.ws, dataDir, 'a.json', 5);
+    const stateA = await tableChecksums(t.ws.stores.warehouse);
+    const older = await createBackup(t.ws.stores, dataDir, { reason: 'after a' });
+    await importFile(t.ws, dataDir, 'b.json', 6);
+    const before = (await listBackups(dataDir)).map((b) => b.id);
+    expect(before.indexOf(older.id)).toBeGreaterThan(0);
+    await t.ws.stop();
+    t = undefined;
+
+    const done = await restoreBackup(dataDir, older.id, () => openStores(dataDir, ALL_MIGRATIONS));
+    expect(done.restored).toBe(older.id);
+    expect((await listBackups(dataDir)).map((b) => b.id)).toEqual([done.safetyBackup, ...before]);
+    t = await openTestWorkstation(TEST_ENV, { dataDir });
+    expect(await tableChecksums(t.ws.stores.warehouse)).toEqual(stateA);
   });
 
   it('restoring the backup taken before an import undoes that import for good: the job is not resumed', async () => {
