@@ -65,7 +65,7 @@ export function retireIndicatorFiles(dir: string, files: readonly string[]): voi
   setTimeout(() => {
     void Promise.all(
       files.map(async (f) => {
-        await rm(join(dir, f), { force: true }).catch(() => undefined);
+        await removeFile(join(dir, f));
         retiring.delete(join(dir, f));
       }),
     );
@@ -83,10 +83,22 @@ export async function removeOrphanFiles(warehouse: Warehouse): Promise<Set<strin
   const listed = new Set((await warehouse.read('SELECT file FROM bar_indicator_files')).getRows().map(([f]) => f as string));
   for (const f of present) {
     if (!f.endsWith('.parquet') || listed.has(f) || retiring.has(join(dir, f))) continue;
-    await rm(join(dir, f), { force: true });
-    present.delete(f);
+    if (await removeFile(join(dir, f))) present.delete(f);
   }
   return present;
+}
+
+/**
+ * Deletes an unlisted file; false when it cannot go now (e.g. Windows refuses while a reader has it open): nothing
+ * reads an unlisted file, so it waits for the next sweep instead of failing a write or the start-up.
+ */
+async function removeFile(path: string): Promise<boolean> {
+  try {
+    await rm(path, { force: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The folder beside the warehouse file that holds its indicator files. */
@@ -207,8 +219,7 @@ async function sweepNow(warehouse: Warehouse): Promise<{ removed: number; missin
     let removed = 0;
     for (const f of present) {
       if (keep.has(f) || !f.endsWith('.parquet')) continue;
-      await rm(join(dir, f), { force: true });
-      removed++;
+      if (await removeFile(join(dir, f))) removed++;
     }
     return { removed, missing: missing.length };
   });

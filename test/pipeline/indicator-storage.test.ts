@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callOrThrow } from '../../core/api';
@@ -282,6 +282,21 @@ describe('indicators in Parquet files (marketdata/0006)', () => {
     expect(filesOf(wh)).toEqual([...secondFiles].sort());
     expect(existsSync(orphan)).toBe(false);
     expect((await viewColumns(wh, 'BBB')).macd[299]).toBe(second[1].indicators.macd[299]);
+  });
+
+  it('an unlisted file that cannot be deleted now fails neither a write nor the sweep, and is left for later', async () => {
+    const wh = await openWarehouse();
+    await seedBars(wh, ['AAA'], 100);
+    expect(await writeBackIndicators(wh, await compute(wh, ['AAA']), SEL)).toBe(100);
+    // rm without recursion refuses a directory, as Windows refuses a file a reader holds open.
+    const stuck = join(indicatorDir(wh.path), '1-stuck-00000000.parquet');
+    mkdirSync(stuck);
+    writeFileSync(join(stuck, 'inside'), 'x');
+    await wh.run("UPDATE bars SET close = close * 2 WHERE symbol = 'AAA'");
+    expect(await writeBackIndicators(wh, await compute(wh, ['AAA']), SEL)).toBe(100);
+    expect(await sweepIndicatorFiles(wh)).toEqual({ removed: 1, missing: 0 });
+    expect(existsSync(stuck)).toBe(true);
+    expect((await viewColumns(wh, 'AAA')).rowCount).toBe(100);
   });
 
   it('reads on without a series whose file is gone, and forgets that file at the sweep', async () => {
