@@ -12,8 +12,10 @@
  * as the list.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { close as closeCb, fdatasync as fdatasyncCb, mkdirSync, openSync, writev as writevCb } from 'node:fs';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { encodeParquet, type ParquetColumn } from '../storage/parquet';
 import type { Warehouse } from '../storage/warehouse';
@@ -31,6 +33,10 @@ export interface IndicatorFileRow {
   firstMs: number;
   lastMs: number;
 }
+
+const writev = promisify(writevCb);
+const fdatasync = promisify(fdatasyncCb);
+const close = promisify(closeCb);
 
 const locks = new Map<string, Promise<unknown>>();
 
@@ -108,9 +114,10 @@ export function indicatorDir(warehousePath: string): string {
 
 /**
  * Writes one series' indicators as a new file in `dir` (ts in epoch ms, NaN = no value) and makes it durable.
- * Returns its name; nothing lists it until `recordIndicatorFiles` commits.
+ * Returns its name; nothing lists it until `recordIndicatorFiles` commits. Encoding and opening the file happen
+ * before this returns, so the write itself is already under way on libuv's pool while the caller computes on.
  */
-export async function writeIndicatorFile(
+export function writeIndicatorFile(
   dir: string,
   seriesId: number,
   ts: Float64Array,
@@ -122,16 +129,24 @@ export async function writeIndicatorFile(
     { name: 'ts', type: 'timestamp_us', values: microsOf(ts) },
     ...STORED_INDICATOR_COLUMNS.map((name): ParquetColumn => ({ name, type: 'double', values: columns[name] })),
   ]);
-  await mkdir(dir, { recursive: true });
   const file = `${seriesId}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}.parquet`;
-  const handle = await open(join(dir, file), 'wx');
+  const row = { seriesId, file, rows: n, firstMs: n > 0 ? ts[0] : 0, lastMs: n > 0 ? ts[n - 1] : 0 };
+  let fd: number;
   try {
-    await writeAll(handle, parts);
-    await handle.datasync();
-  } finally {
-    await handle.close();
+    mkdirSync(dir, { recursive: true });
+    fd = openSync(join(dir, file), 'wx');
+  } catch (err) {
+    return Promise.reject(err);
   }
-  return { seriesId, file, rows: n, firstMs: n > 0 ? ts[0] : 0, lastMs: n > 0 ? ts[n - 1] : 0 };
+  return (async () => {
+    try {
+      await writeAll(fd, parts);
+      await fdatasync(fd);
+    } finally {
+      await close(fd);
+    }
+    return row;
+  })();
 }
 
 /** Makes the new files' directory entries durable (a no-op where directories cannot be opened, e.g. Windows). */
@@ -260,10 +275,11 @@ function microsOf(ms: Float64Array): BigInt64Array {
   return out;
 }
 
-async function writeAll(handle: Awaited<ReturnType<typeof open>>, parts: Uint8Array[]): Promise<void> {
+async function writeAll(fd: number, parts: Uint8Array[]): Promise<void> {
   let pending = parts;
   while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending);
+    const { bytesWritten } = await writev(fd, pending);
+    if (!(bytesWritten > 0)) throw new Error(`writing an indicator file: writev wrote ${bytesWritten} bytes`);
     let skip = bytesWritten;
     const rest: Uint8Array[] = [];
     for (const p of pending) {

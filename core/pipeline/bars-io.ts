@@ -167,7 +167,7 @@ export async function writeBackIndicators(warehouse: Warehouse, series: SymbolSe
     series.map((one) => one.symbol),
   );
   try {
-    for (const one of series) writer.add(one);
+    for (const one of series) await writer.add(one);
   } catch (err) {
     await writer.abort();
     throw err;
@@ -250,18 +250,25 @@ export class IndicatorWriteBack {
     return same ? null : run;
   }
 
-  /** Starts writing `one`'s file when it changed; a no-op otherwise. */
-  add(one: SymbolSeries): void {
+  /**
+   * Starts writing `one`'s file when it changed (a no-op otherwise), then yields one turn of the event loop so the
+   * writes under way progress: await it between symbols, or the files wait for the whole loop to finish.
+   */
+  async add(one: SymbolSeries): Promise<void> {
     const run = this.needs(one);
     if (!run) return;
     const state = this.states.get(one.symbol) as SeriesState;
     this.written.set(one.symbol, run);
     const dir = indicatorDir(this.warehouse.path);
-    const write = withRowsOutside(this.warehouse, state.file, one).then((full) =>
-      writeIndicatorFile(dir, state.seriesId, full.ts, full.columns),
-    );
+    const own = ownRows(state.file, one);
+    const write = own
+      ? writeIndicatorFile(dir, state.seriesId, own.ts, own.columns)
+      : withRowsOutside(this.warehouse, state.file as IndicatorFileRow, one).then((full) =>
+          writeIndicatorFile(dir, state.seriesId, full.ts, full.columns),
+        );
     write.catch(() => undefined); // awaited by commit; never an unhandled rejection meanwhile
     this.pending.push(write);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Lists nothing: waits for the writes started (their files are left to the next write's sweep) and releases the folder. */
@@ -348,17 +355,27 @@ async function seriesStates(
   return states;
 }
 
+/** The run's rows alone, when the previous file (if any) holds nothing outside the run's range; else null. */
+function ownRows(
+  previous: IndicatorFileRow | null,
+  one: SymbolSeries,
+): { ts: Float64Array; columns: StoredIndicatorColumns } | null {
+  const ts = one.bars.ts;
+  const covered = !previous || (previous.firstMs >= Math.round(ts[0]) && previous.lastMs <= Math.round(ts[ts.length - 1]));
+  if (!covered) return null;
+  return { ts, columns: Object.fromEntries(STORED_INDICATORS.map((k) => [k, one.indicators[k]])) as StoredIndicatorColumns };
+}
+
 /** The run's rows, with the previous file's rows before and after its range around them (ts order). */
 async function withRowsOutside(
   warehouse: Warehouse,
-  previous: IndicatorFileRow | null,
+  previous: IndicatorFileRow,
   one: SymbolSeries,
 ): Promise<{ ts: Float64Array; columns: StoredIndicatorColumns }> {
   const ts = one.bars.ts;
   const first = ts[0];
   const last = ts[ts.length - 1];
   const own = Object.fromEntries(STORED_INDICATORS.map((k) => [k, one.indicators[k]])) as StoredIndicatorColumns;
-  if (!previous || (previous.firstMs >= Math.round(first) && previous.lastMs <= Math.round(last))) return { ts, columns: own };
   const kept = await readIndicatorRowsOutside(warehouse, previous, first, last);
   if (!kept) return { ts, columns: own };
   const before = lowerBound(kept.ts, first);

@@ -634,7 +634,7 @@ export class Pipeline {
         const t0 = performance.now();
         d.indicators = computeIndicatorsAfter(d.warmup, d.bars);
         computeMs += performance.now() - t0;
-        writer.add({ symbol: d.symbol, bars: d.bars, indicators: d.indicators, warmup: d.warmup });
+        await writer.add({ symbol: d.symbol, bars: d.bars, indicators: d.indicators, warmup: d.warmup });
       }
     } catch (err) {
       await writer.abort();

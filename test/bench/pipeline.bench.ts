@@ -124,7 +124,7 @@ export async function run(): Promise<Figure[]> {
         failedChecks += report.checks.filter((c) => !c.passed && c.severity === 'error').length;
         const indicators = computeIndicators(bars);
         compute += performance.now() - c0;
-        writer.add({ symbol, bars, indicators });
+        await writer.add({ symbol, bars, indicators });
       }
       const c1 = performance.now();
       const written = await writer.commit();
