@@ -43,13 +43,8 @@ describe('Artifact preview of a large file', () => {
     // Nothing more to load: the cap is said, not offered again as "Load all".
     expect(await page.locator('[data-testid="artifact-load-all"]').count()).toBe(0);
 
-    // The page answers at once and holds a window of rows, not 100,000 of them.
-    const roundTrip = async () => {
-      const t0 = Date.now();
-      await page.evaluate(() => document.querySelectorAll('tr').length);
-      return Date.now() - t0;
-    };
-    expect(await roundTrip()).toBeLessThan(500);
+    // The page holds a window of rows, not 100,000 of them: that is what keeps it from freezing (timed checks
+    // belong in the bench, not here).
     const rendered = () => page.locator('[data-testid="artifact-table"] tbody tr[data-row]').count();
     expect(await rendered()).toBeGreaterThan(5);
     expect(await rendered()).toBeLessThan(200);
@@ -67,7 +62,6 @@ describe('Artifact preview of a large file', () => {
     });
     await expect.poll(firstCellOfLastRow).toBe('99999');
     expect(await rendered()).toBeLessThan(200);
-    expect(await roundTrip()).toBeLessThan(500);
     expect(await page.locator('[data-testid="artifact-table"] thead th').first().isVisible()).toBe(true);
     await app.screenshot('artifact-load-all');
     expect(app.pageErrors.filter((e) => !/frame-ancestors/.test(e))).toEqual([]);
