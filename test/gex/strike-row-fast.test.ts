@@ -108,14 +108,10 @@ describe('fast GEX strike-row validation agrees with the zod schema', () => {
     }
   });
 
-  it('is much faster than the zod tuple on a history-sized list', () => {
+  // Its speed is measured in the GEX history import bench (npm run bench -- imports), not asserted here.
+  it('takes a history-sized list as it is, without copying it, where the zod tuple accepts it too', () => {
     const strikes = Array.from({ length: 200_000 }, (_, k) => [6500 + k * 5, k * 1.37, k * 0.61, [k, k + 1.5, 0]]);
-    const t0 = performance.now();
     expect(parseGexStrikeRows(strikes)).toBe(strikes);
-    const fastMs = performance.now() - t0;
-    const t1 = performance.now();
     expect(gexStrikeRowsSchema.safeParse(strikes).success).toBe(true);
-    const zodMs = performance.now() - t1;
-    expect(fastMs).toBeLessThan(zodMs);
   });
 });
