@@ -16,8 +16,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { indicatorDir } from '../marketdata';
 import { AppError, errorMessage } from '../platform';
-import { JOURNAL_FILE, type Stores, WAREHOUSE_FILE } from '../storage';
-import { sqlString } from './gex-stage';
+import { JOURNAL_FILE, type Stores, sqlString, WAREHOUSE_FILE } from '../storage';
 
 export interface BackupManifest {
   id: string;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { classicToRows, gexClassicSnapshotSchema } from '../gex';
 import { AppError, errorMessage, yieldToLoop } from '../platform';
-import type { Warehouse, WarehouseMigration } from '../storage';
+import { sqlString, type Warehouse, type WarehouseMigration } from '../storage';
 import { type DecodedEntry, openDecodedEntries } from './decode';
 import type { InvalidExample } from './jobs';
 import { type JsonLayout, JsonLayoutError, JsonRecordSplitter } from './record-splitter';
@@ -360,10 +360,6 @@ async function loadPart(warehouse: Warehouse, base: string, options: StageOption
     await rm(`${base}.snapshots.jsonl`, { force: true });
     await rm(`${base}.strikes.jsonl`, { force: true });
   }
-}
-
-export function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
 }
 
 function excerpt(text: string): string {

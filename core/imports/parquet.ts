@@ -7,8 +7,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../platform';
-import type { Warehouse } from '../storage';
-import { sqlString } from './gex-stage';
+import { sqlString, type Warehouse } from '../storage';
 
 export interface ExportRequest {
   table: string;

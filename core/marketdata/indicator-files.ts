@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { encodeParquet, type ParquetColumn } from '../storage/parquet';
-import type { Warehouse } from '../storage/warehouse';
+import { sqlString, type Warehouse } from '../storage/warehouse';
 import { readFloat64Columns } from './columns';
 
 /** The indicators stored per bar (the view computes range, range_pct and macd_hist from them and the bar). */
@@ -207,7 +207,7 @@ export async function rewriteIndicatorView(conn: DuckDBConnection, dir: string):
 }
 
 /**
- * At open and before each write: forgets listed files that are gone (e.g. after a restore of an older backup —
+ * At open (`Workstation.open`): forgets listed files that are gone (e.g. after a restore of an older backup —
  * the pipeline then writes those series again), deletes files nothing lists (replaced, or left by a crash before
  * their commit) and points the view at this folder, wherever the data folder now is.
  */
@@ -291,8 +291,4 @@ async function writeAll(fd: number, parts: Uint8Array[]): Promise<void> {
     }
     pending = rest;
   }
-}
-
-function sqlString(v: string): string {
-  return `'${v.replace(/'/g, "''")}'`;
 }

@@ -1,7 +1,7 @@
 /** Tables of the market-data cache (warehouse) and its hit/miss counters (journal). */
 import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JournalMigration, WarehouseMigration } from '../storage';
+import { type JournalMigration, sqlString, type WarehouseMigration } from '../storage';
 import { indicatorDir, rewriteIndicatorView, STORED_INDICATOR_COLUMNS } from './indicator-files';
 
 export const marketdataWarehouseMigrations: WarehouseMigration[] = [
@@ -191,13 +191,13 @@ export const marketdataWarehouseMigrations: WarehouseMigration[] = [
         await conn.run(
           `COPY (SELECT series_id, ts, ${STORED_INDICATOR_COLUMNS.map((c) => `"${c}"`).join(', ')}
                    FROM bar_indicators WHERE series_id = ${id} ORDER BY ts)
-             TO '${join(dir, file).replace(/'/g, "''")}' (FORMAT parquet)`,
+             TO ${sqlString(join(dir, file))} (FORMAT parquet)`,
         );
         const fd = openSync(join(dir, file), 'r');
         fsyncSync(fd);
         closeSync(fd);
         await conn.run(
-          `INSERT INTO bar_indicator_files VALUES (${id}, '${file}', ${rows}, TIMESTAMP '${first}', TIMESTAMP '${last}', now())`,
+          `INSERT INTO bar_indicator_files VALUES (${id}, ${sqlString(file)}, ${rows}, TIMESTAMP '${first}', TIMESTAMP '${last}', now())`,
         );
       }
       await conn.run('DROP TABLE bar_indicators');

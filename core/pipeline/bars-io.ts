@@ -21,7 +21,8 @@ import {
   writeIndicatorFile,
 } from '../marketdata/indicator-files';
 import type { BarColumns, CacheDataType } from '../marketdata/types';
-import type { Warehouse } from '../storage/warehouse';
+import { yieldToLoop } from '../platform';
+import { sqlString, type Warehouse } from '../storage/warehouse';
 import { INDICATOR_FORMULAS, INDICATOR_NAMES, type IndicatorColumns, type IndicatorName } from './indicators';
 
 export interface SeriesSelector {
@@ -268,7 +269,7 @@ export class IndicatorWriteBack {
         );
     write.catch(() => undefined); // awaited by commit; never an unhandled rejection meanwhile
     this.pending.push(write);
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToLoop();
   }
 
   /** Lists nothing: waits for the writes started (their files are left to the next write's sweep) and releases the folder. */
@@ -362,8 +363,11 @@ function ownRows(
 ): { ts: Float64Array; columns: StoredIndicatorColumns } | null {
   const ts = one.bars.ts;
   const covered = !previous || (previous.firstMs >= Math.round(ts[0]) && previous.lastMs <= Math.round(ts[ts.length - 1]));
-  if (!covered) return null;
-  return { ts, columns: Object.fromEntries(STORED_INDICATORS.map((k) => [k, one.indicators[k]])) as StoredIndicatorColumns };
+  return covered ? { ts, columns: storedColumns(one) } : null;
+}
+
+function storedColumns(one: SymbolSeries): StoredIndicatorColumns {
+  return Object.fromEntries(STORED_INDICATORS.map((k) => [k, one.indicators[k]])) as StoredIndicatorColumns;
 }
 
 /** The run's rows, with the previous file's rows before and after its range around them (ts order). */
@@ -375,7 +379,7 @@ async function withRowsOutside(
   const ts = one.bars.ts;
   const first = ts[0];
   const last = ts[ts.length - 1];
-  const own = Object.fromEntries(STORED_INDICATORS.map((k) => [k, one.indicators[k]])) as StoredIndicatorColumns;
+  const own = storedColumns(one);
   const kept = await readIndicatorRowsOutside(warehouse, previous, first, last);
   if (!kept) return { ts, columns: own };
   const before = lowerBound(kept.ts, first);
@@ -421,7 +425,7 @@ function ledgerRows(written: readonly Written[], sel: SeriesSelector) {
 
 /** SQL for the transformed data as a tidy table (symbol, ts, OHLCV, one column per indicator), for the Parquet artifact. */
 export function transformedTableSql(symbols: string[], sel: SeriesSelector, range: { from: number; to: number }): string {
-  const q = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  const q = sqlString;
   return `SELECT symbol, ts, open, high, low, close, volume, ${INDICATOR_NAMES.map((k) => `"${k}"`).join(', ')}
             FROM bars_with_indicators
            WHERE symbol IN (${symbols.map(q).join(', ')}) AND exchange = ${q(sel.exchange)} AND data_type = ${q(sel.dataType)}
@@ -436,5 +440,5 @@ function selParams(sel: SeriesSelector) {
 
 /** DuckDB list literal passed as a VARCHAR parameter and cast in SQL (the node API binds scalars). */
 function listLiteral(values: string[]): string {
-  return `[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ')}]`;
+  return `[${values.map(sqlString).join(', ')}]`;
 }

@@ -8,6 +8,11 @@ import { assertReadableWritable } from './journal';
 import { checkMigrationList, type Migration, newerSchemaError, unknownApplied } from './migrations';
 
 export type WarehouseMigration = Migration<DuckDBConnection>;
+
+/** A value as a SQL string literal, for the places DuckDB takes no parameter (file paths in COPY/ATTACH/read_*). */
+export function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
 
 export class Warehouse {
