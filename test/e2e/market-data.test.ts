@@ -75,6 +75,44 @@ describe('Market Data page (demo gateway)', () => {
     expect(app.pageErrors.filter((e) => !/frame-ancestors/.test(e))).toEqual([]);
   });
 
+  it('fetches a symbol typed by the user, outside CACHE_SYMBOLS, and names what is wrong with a bad one', async () => {
+    app = await startServedApp({ demo: true, env: { CACHE_SYMBOLS: 'NVDA' }, path: 'market-data' });
+    const { page } = app;
+    await expect
+      .poll(() => page.locator('[data-testid="ibkr-status"]').getAttribute('data-state'), { timeout: 10_000 })
+      .toBe('connected');
+    const listed = () => page.locator('[data-testid="cache-list"] tbody tr').count();
+    expect(await listed()).toBe(1);
+
+    // A malformed ticker is refused with the reason; the list and the cache are unchanged, the text stays to be fixed.
+    await page.fill('[data-testid="symbol-input"]', 'BAD SYMBOL!');
+    await page.click('[data-testid="symbol-fetch"]');
+    await expect.poll(() => page.locator('[data-testid="refresh-error"]').textContent()).toMatch(/ticker symbol/);
+    expect(await page.locator('[data-testid="refresh-progress"]').count()).toBe(0);
+    expect(await listed()).toBe(1);
+    expect(await page.inputValue('[data-testid="symbol-input"]')).toBe('BAD SYMBOL!');
+
+    // Typed in lower case, fetched alone (not CACHE_SYMBOLS), then listed and charted.
+    await page.fill('[data-testid="symbol-input"]', ' amd ');
+    await page.click('[data-testid="symbol-fetch"]');
+    await page.waitForSelector('[data-testid="refresh-progress"][data-done="true"]', { timeout: 30_000 });
+    expect(await page.locator('[data-testid="refresh-error"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="refresh-symbol-AMD"]').getAttribute('data-status')).toBe('done');
+    expect(await page.locator('[data-testid="refresh-symbol-NVDA"]').count()).toBe(0);
+    expect(await page.inputValue('[data-testid="symbol-input"]')).toBe('');
+    await expect
+      .poll(async () => Number(await page.locator('[data-testid="cache-row-AMD"]').getAttribute('data-rows')))
+      .toBeGreaterThan(240);
+    expect(await page.locator('[data-testid="cache-row-NVDA"]').getAttribute('data-rows')).toBe('0');
+    await expect.poll(() => page.locator('[data-testid="chart-title"]').textContent()).toBe('AMD');
+    await page.waitForSelector('[data-testid="chart"][data-chart-ready="true"]', { timeout: 10_000 });
+    expect(Number(await page.locator('[data-testid="chart"]').getAttribute('data-bars'))).toBeGreaterThan(240);
+    const cached = await app.ws.barCache.list();
+    expect(cached.map((e) => e.symbol)).toEqual(['AMD']);
+    // The browser logs the refused request (400) itself; nothing else went wrong on the page.
+    expect(app.pageErrors.filter((e) => !/frame-ancestors|status of 400/.test(e))).toEqual([]);
+  });
+
   it('in DEBUG MODE shows the badge and replays the cached bars with IBKR offline', async () => {
     app = await startServedApp({ demo: true, env: { CACHE_SYMBOLS: 'NVDA' }, path: 'market-data' });
     const now = Date.now();

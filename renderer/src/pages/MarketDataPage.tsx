@@ -23,6 +23,9 @@ const CSS = `
 .market-data .md-grid { display: grid; grid-template-columns: minmax(300px, 400px) 1fr; gap: 16px; align-items: start; }
 .market-data .md-list { max-height: calc(100vh - 220px); overflow: auto; }
 .market-data .md-list tr td { vertical-align: top; }
+.market-data .md-add { display: flex; gap: 6px; margin: 4px 0 8px; }
+.market-data .md-add input { flex: 1; min-width: 0; }
+.market-data .md-add input:not(:placeholder-shown) { text-transform: uppercase; }
 .market-data .md-chart { display: flex; flex-direction: column; gap: 8px; min-width: 0; }
 .market-data .md-toolbar { display: flex; gap: 14px; align-items: center; flex-wrap: wrap; }
 .market-data .candle-chart { height: 480px; width: 100%; }
@@ -41,7 +44,7 @@ const CSS = `
 
 export default function MarketDataPage() {
   const { list, listError, selected, range, refresh, refreshError, ibkr } = useMarketData();
-  const { load, select, setRange, setBarSize, startRefresh, onProgress, clear, loadIbkrStatus, setIbkrStatus } =
+  const { load, select, setRange, setBarSize, startRefresh, fetchSymbol, onProgress, clear, loadIbkrStatus, setIbkrStatus } =
     useMarketData.getState();
   const debugMode = useApp((s) => s.status?.debugMode ?? false) || (list?.debugMode ?? false);
   const [chart, setChart] = useState<{ columns: ChartColumns | null; requestedAt: number; info: string; error: string | null }>({
@@ -52,6 +55,7 @@ export default function MarketDataPage() {
   });
   const [confirm, setConfirm] = useState<null | { symbol?: string }>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [draft, setDraft] = useState('');
   const [drawn, setDrawn] = useState<{ bars: number; ms: number } | null>(null);
   // Bumped after every Clear: the charted bars may be among the deleted ones.
   const [clears, setClears] = useState(0);
@@ -112,7 +116,7 @@ export default function MarketDataPage() {
 
   const onDrawn = useCallback((info: { bars: number; ms: number }) => setDrawn(info), []);
 
-  const rows = listRows(list);
+  const rows = listRows(list, selected);
   const running = refresh !== null && refresh.summary === null;
   const refreshScope = refreshDays(range, barSize);
   const refreshSpan = daysLabel(refreshScope.days);
@@ -209,6 +213,33 @@ export default function MarketDataPage() {
         <div className="card md-list">
           <h2>Cached series</h2>
           {listError && <p className="bad">{listError}</p>}
+          <form
+            className="md-add"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void fetchSymbol(draft).then((ok) => ok && setDraft(''));
+            }}
+          >
+            <input
+              data-testid="symbol-input"
+              aria-label="Symbol to fetch"
+              placeholder="Any symbol, e.g. AAPL"
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+            />
+            <button
+              type="submit"
+              data-testid="symbol-fetch"
+              disabled={running || debugMode || draft.trim() === ''}
+              title={
+                debugMode
+                  ? 'Fetching is off in DEBUG MODE (offline replay)'
+                  : `Fetch this symbol's ${barSize} bars for the last ${refreshSpan} from IBKR into the cache`
+              }
+            >
+              Fetch
+            </button>
+          </form>
           <table data-testid="cache-list">
             <thead>
               <tr>
@@ -379,8 +410,8 @@ interface Row {
   hitRate: number | null;
 }
 
-/** Every cached series, plus the CACHE_SYMBOLS that have nothing cached yet. */
-function listRows(list: ReturnType<typeof useMarketData.getState>['list']): Row[] {
+/** Every cached series, plus the CACHE_SYMBOLS and the selected symbol when they have nothing cached yet. */
+function listRows(list: ReturnType<typeof useMarketData.getState>['list'], selected: SeriesSelection | null): Row[] {
   if (!list) return [];
   const rows: Row[] = list.entries.map((e: CacheEntryView) => ({
     id: `${e.symbol}|${e.exchange}|${e.dataType}|${e.barSize}|${e.useRTH}`,
@@ -395,15 +426,17 @@ function listRows(list: ReturnType<typeof useMarketData.getState>['list']): Row[
     lastUpdated: e.lastUpdated,
     hitRate: e.hitRate,
   }));
-  for (const s of list.symbols) {
-    if (!rows.some((r) => r.symbol === s)) {
+  const empty: SeriesSelection[] = list.symbols.map((symbol) => ({ symbol, barSize: '1 day', dataType: 'TRADES' }));
+  if (selected) empty.push(selected);
+  for (const e of empty) {
+    if (!rows.some((r) => r.symbol === e.symbol)) {
       rows.push({
-        id: s,
-        symbol: s,
-        barSize: '1 day',
-        dataType: 'TRADES',
-        exchange: list.exchange,
-        useRTH: true,
+        id: e.symbol,
+        symbol: e.symbol,
+        barSize: e.barSize,
+        dataType: e.dataType,
+        exchange: e.exchange ?? list.exchange,
+        useRTH: e.useRTH ?? true,
         rows: 0,
         firstTs: null,
         lastTs: null,

@@ -83,7 +83,10 @@ interface MarketDataState {
   select(series: Pick<SeriesSelection, 'symbol'> & Partial<SeriesSelection>): void;
   setRange(range: RangeId): void;
   setBarSize(barSize: string): void;
-  startRefresh(symbols?: string[]): Promise<void>;
+  /** Starts a refresh; resolves to the symbols it covers (as the server spelled them), or null if it was refused. */
+  startRefresh(symbols?: string[]): Promise<string[] | null>;
+  /** Fetches one symbol typed by the user (any ticker, not only CACHE_SYMBOLS) and shows it once the refresh starts. */
+  fetchSymbol(symbol: string): Promise<boolean>;
   onProgress(p: Progress): void;
   clear(scope: { symbol?: string }): Promise<string>;
   loadIbkrStatus(): Promise<void>;
@@ -172,9 +175,19 @@ export const useMarketData = create<MarketDataState>((set, get) => ({
           summary: null,
         },
       });
+      return list;
     } catch (err) {
       set({ refreshError: (err as Error).message });
+      return null;
     }
+  },
+
+  async fetchSymbol(symbol) {
+    const list = await get().startRefresh([symbol]);
+    if (!list?.[0]) return false;
+    const current = get().selected;
+    get().select({ symbol: list[0], exchange: current?.exchange, useRTH: current?.useRTH });
+    return true;
   },
 
   onProgress(p) {
