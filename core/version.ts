@@ -1,10 +1,11 @@
 /** The app's name and version, read once from package.json. */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { appRoot } from './platform/app-root';
 
 function readVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(join(appRoot(), 'package.json'), 'utf8')) as {
       version: string;
     };
     return pkg.version;

@@ -1,4 +1,5 @@
 export { isPrivateAddress, privateAddressRefused, publicOnlyLookup, stripMapped } from './addresses';
+export { appRoot } from './app-root';
 export { type Clock, ManualClock, systemClock } from './clock';
 export { AppError, errorMessage } from './errors';
 export { FolderError, makeFolder, makeFolderSync } from './folders';

@@ -1,6 +1,7 @@
 /** `marketdesk serve`: the workstation plus the UI and control API on 127.0.0.1, until SIGINT/SIGTERM. */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { appRoot } from '../../platform';
 import { publishInstance, startControlServer } from '../../server';
 import { type CliCommand, parseCommandArgs, UsageError } from '../command';
 import { openWorkstation } from '../runtime';
@@ -8,7 +9,7 @@ import { openWorkstation } from '../runtime';
 /** An access token given with --token: shorter ones are guessable. */
 const MIN_TOKEN_LENGTH = 16;
 
-export const RENDERER_DIR = fileURLToPath(new URL('../../../out/renderer', import.meta.url));
+export const RENDERER_DIR = join(appRoot(), 'out', 'renderer');
 
 export const serveCommand: CliCommand = {
   name: 'serve',
