@@ -57,7 +57,7 @@ export const cacheEntrySchema = z.object({
 });
 export type CacheEntry = z.infer<typeof cacheEntrySchema>;
 
-/** Float64Array in process (IPC), plain number arrays over HTTP. */
+/** Float64Array in process (IPC) and to our HTTP client (core/api/typed-arrays.ts); plain number arrays to other HTTP clients. */
 const numberColumn = z.custom<Float64Array | number[]>((v) => v instanceof Float64Array || Array.isArray(v));
 
 export const barColumnsSchema = z.object({

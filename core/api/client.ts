@@ -5,6 +5,7 @@
  */
 import type { EventName, EventPayload, MethodInput, MethodName, MethodOutput } from './contract';
 import type { ApiIssue, CallResult } from './define';
+import { decodeTypedArrays, TYPED_ARRAYS_BASE64, TYPED_ARRAYS_HEADER } from './typed-arrays';
 
 export interface ApiTransport {
   call(method: string, input: unknown): Promise<CallResult>;
@@ -80,12 +81,16 @@ export function httpTransport(baseUrl: string, token: string, options: { WebSock
     async call(method, input) {
       const res = await fetch(`${baseUrl}/api/call/${method}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          [TYPED_ARRAYS_HEADER]: TYPED_ARRAYS_BASE64,
+        },
         body: JSON.stringify(input ?? {}),
       });
       const text = await res.text();
       try {
-        return JSON.parse(text) as CallResult;
+        return decodeTypedArrays(JSON.parse(text)) as CallResult;
       } catch {
         return { ok: false, error: { code: 'transport', status: res.status, message: text || res.statusText } };
       }

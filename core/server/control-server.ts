@@ -11,6 +11,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { ApiDispatcher, EventHub } from '../api';
+import { encodeTypedArrays, TYPED_ARRAYS_BASE64, TYPED_ARRAYS_HEADER } from '../api/typed-arrays';
 import { AppError, type Logger, secretEquals } from '../platform';
 
 export interface ControlServerOptions {
@@ -116,10 +117,11 @@ function registerApiRoutes(app: FastifyInstance, options: ControlServerOptions, 
       });
     }
     const result = await options.dispatcher.call(req.params.method, req.body ?? {}, { via: 'http' });
+    const typed = req.headers[TYPED_ARRAYS_HEADER] === TYPED_ARRAYS_BASE64;
     return reply
       .code(result.ok ? 200 : result.error.status)
       .type('application/json; charset=utf-8')
-      .send(toJson(result));
+      .send(typed ? JSON.stringify(plain(encodeTypedArrays(result, base64))) : toJson(result));
   });
 
   app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, _req, reply) => {
@@ -198,6 +200,10 @@ function plain(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = plain(v);
   return out;
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 function bearer(req: FastifyRequest): string | undefined {

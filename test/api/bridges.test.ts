@@ -74,6 +74,43 @@ describe('the contract over HTTP and WebSocket', () => {
     await expect(anonymous.call('settings.get', {})).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
   });
 
+  it('sends bar columns to its own client as Float64Array, bit for bit, and as plain arrays to any other client', async () => {
+    const cache = t.ws.barCache;
+    const start = Date.UTC(2026, 0, 5);
+    const day = 86_400_000;
+    const bars = Array.from({ length: 5 }, (_, i) => ({
+      ts: start + i * day,
+      open: 0.1 + 0.2 + i,
+      high: 101.3 + i,
+      low: 1 / 3 + i,
+      close: 100.2 + i / 7,
+      volume: 1000 + i,
+      wap: 100,
+      count: 10,
+    }));
+    await cache.store(cache.seriesKey('NVDA', '1 day'), [{ start, end: start + 5 * day }], bars, Date.UTC(2026, 0, 10));
+    const input = { symbol: 'NVDA', barSize: '1 day', from: start, to: start + 5 * day } as const;
+    const local = await t.ws.dispatcher.call('cache.get', input);
+    if (!local.ok) throw new Error(local.error.message);
+    const expected = (local.result as { columns: Record<string, Float64Array> }).columns;
+
+    const remote = await new ApiClient(httpTransport(server.url, server.token)).call('cache.get', input);
+    expect(remote.count).toBe(5);
+    for (const [name, column] of Object.entries(expected)) {
+      const got = remote.columns[name as keyof typeof remote.columns];
+      expect(got).toBeInstanceOf(Float64Array);
+      expect(Array.from(got)).toEqual(Array.from(column));
+    }
+    expect(Array.from(remote.columns.open)).toEqual(bars.map((b) => b.open));
+
+    // A client that does not ask for them (curl, a script) gets JSON arrays of numbers.
+    const plain = (await (await post('/api/call/cache.get', JSON.stringify(input))).json()) as {
+      result: { columns: Record<string, number[]> };
+    };
+    expect(plain.result.columns.low).toEqual(bars.map((b) => b.low));
+    expect(plain.result.columns.ts).toEqual(bars.map((b) => b.ts));
+  });
+
   it('returns field errors for a bad setting and stores nothing', async () => {
     const client = new ApiClient(httpTransport(server.url, server.token));
     const err = await client.call('settings.update', { values: { CACHE_TTL_HOURS: -5 } }).catch((e: unknown) => e);

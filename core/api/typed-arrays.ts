@@ -1,0 +1,63 @@
+/**
+ * Float64Array columns over HTTP, opt-in by header: as `{"$f64": "<base64 of the little-endian bytes>"}` instead of
+ * a JSON array of numbers. A 100k-bar answer (600k numbers) then costs a base64 pass each side instead of formatting
+ * and parsing every number. Clients that do not send the header (curl, scripts) still get plain arrays.
+ */
+export const TYPED_ARRAYS_HEADER = 'x-marketdesk-typed-arrays';
+export const TYPED_ARRAYS_BASE64 = 'base64';
+
+interface EncodedF64 {
+  $f64: string;
+}
+
+/** The server side: `value` with every Float64Array replaced by its marker (other values as JSON would have them). */
+export function encodeTypedArrays(value: unknown, toBase64: (bytes: Uint8Array) => string): unknown {
+  if (value instanceof Float64Array) return { $f64: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+  if (Array.isArray(value)) return value.map((v) => encodeTypedArrays(v, toBase64));
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = encodeTypedArrays(v, toBase64);
+  return out;
+}
+
+/** The client side: every marker back into a Float64Array (in place; returns `value`). */
+export function decodeTypedArrays(value: unknown): unknown {
+  if (isMarker(value)) return float64FromBase64(value.$f64);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = decodeTypedArrays(value[i]);
+    return value;
+  }
+  if (!isPlainObject(value)) return value;
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj)) obj[k] = decodeTypedArrays(obj[k]);
+  return obj;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function isMarker(v: unknown): v is EncodedF64 {
+  return isPlainObject(v) && typeof v.$f64 === 'string' && Object.keys(v).length === 1;
+}
+
+type Base64Decoder = (s: string) => Uint8Array;
+
+function float64FromBase64(s: string): Float64Array {
+  const bytes = base64Bytes(s);
+  if (bytes.byteLength % 8 !== 0) throw new Error(`a Float64Array column of ${bytes.byteLength} bytes (not a multiple of 8)`);
+  // A Float64Array view needs an 8-byte aligned offset; Node's Buffer may hand out a slice of its pool.
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  return new Float64Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8);
+}
+
+function base64Bytes(s: string): Uint8Array {
+  const native = (Uint8Array as unknown as { fromBase64?: Base64Decoder }).fromBase64;
+  if (native) return native(s);
+  const buffer = (globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } }).Buffer;
+  if (buffer) return buffer.from(s, 'base64');
+  const text = atob(s);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
