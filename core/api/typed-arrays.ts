@@ -1,7 +1,9 @@
 /**
  * Float64Array columns over HTTP, opt-in by header: as `{"$f64": "<base64 of the little-endian bytes>"}` instead of
  * a JSON array of numbers. A 100k-bar answer (600k numbers) then costs a base64 pass each side instead of formatting
- * and parsing every number. Clients that do not send the header (curl, scripts) still get plain arrays.
+ * and parsing every number. Clients that do not send the header (curl, scripts) still get plain arrays. Results can
+ * hold JSON from outside (webhook payloads), so an object key `$f64` (or `$$f64`, …) is sent with one more `$` and
+ * only the encoder's own markers are ever decoded.
  */
 export const TYPED_ARRAYS_HEADER = 'x-marketdesk-typed-arrays';
 export const TYPED_ARRAYS_BASE64 = 'base64';
@@ -10,17 +12,28 @@ interface EncodedF64 {
   $f64: string;
 }
 
-/** The server side: `value` with every Float64Array replaced by its marker (other values as JSON would have them). */
+/**
+ * The server side, ready for JSON.stringify: every Float64Array replaced by its marker, other typed arrays as plain
+ * arrays, BigInts as numbers.
+ */
 export function encodeTypedArrays(value: unknown, toBase64: (bytes: Uint8Array) => string): unknown {
+  if (typeof value === 'bigint') return Number(value);
   if (value instanceof Float64Array) return { $f64: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
   if (Array.isArray(value)) return value.map((v) => encodeTypedArrays(v, toBase64));
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = encodeTypedArrays(v, toBase64);
+  for (const [k, v] of Object.entries(value)) setOwn(out, MARKER_LIKE.test(k) ? `$${k}` : k, encodeTypedArrays(v, toBase64));
   return out;
 }
 
-/** The client side: every marker back into a Float64Array (in place; returns `value`). */
+/** `out[key] = value` that keeps a `__proto__` key (JSON.parse makes it an own property) as data. */
+export function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
+/** The client side: every marker back into a Float64Array, every escaped key back as it was. */
 export function decodeTypedArrays(value: unknown): unknown {
   if (isMarker(value)) return float64FromBase64(value.$f64);
   if (Array.isArray(value)) {
@@ -28,10 +41,13 @@ export function decodeTypedArrays(value: unknown): unknown {
     return value;
   }
   if (!isPlainObject(value)) return value;
-  const obj = value as Record<string, unknown>;
-  for (const k of Object.keys(obj)) obj[k] = decodeTypedArrays(obj[k]);
-  return obj;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) setOwn(out, ESCAPED.test(k) ? k.slice(1) : k, decodeTypedArrays(v));
+  return out;
 }
+
+const MARKER_LIKE = /^\$+f64$/;
+const ESCAPED = /^\$\$+f64$/;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;

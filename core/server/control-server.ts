@@ -11,7 +11,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { ApiDispatcher, EventHub } from '../api';
-import { encodeTypedArrays, TYPED_ARRAYS_BASE64, TYPED_ARRAYS_HEADER } from '../api/typed-arrays';
+import { encodeTypedArrays, setOwn, TYPED_ARRAYS_BASE64, TYPED_ARRAYS_HEADER } from '../api/typed-arrays';
 import { AppError, type Logger, secretEquals } from '../platform';
 
 export interface ControlServerOptions {
@@ -121,7 +121,7 @@ function registerApiRoutes(app: FastifyInstance, options: ControlServerOptions, 
     return reply
       .code(result.ok ? 200 : result.error.status)
       .type('application/json; charset=utf-8')
-      .send(typed ? JSON.stringify(plain(encodeTypedArrays(result, base64))) : toJson(result));
+      .send(typed ? JSON.stringify(encodeTypedArrays(result, base64)) : toJson(result));
   });
 
   app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, _req, reply) => {
@@ -198,7 +198,7 @@ function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (value instanceof Date || Object.getPrototypeOf(value) !== Object.prototype) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = plain(v);
+  for (const [k, v] of Object.entries(value)) setOwn(out, k, plain(v));
   return out;
 }
 
