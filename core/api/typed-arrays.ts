@@ -13,22 +13,25 @@ interface EncodedF64 {
 }
 
 /**
- * The server side, ready for JSON.stringify: every Float64Array replaced by its marker, other typed arrays as plain
- * arrays, BigInts as numbers.
+ * The server side, ready for JSON.stringify (faster on 100k-bar answers than a replacer visiting every number): with
+ * `toBase64`, every Float64Array becomes its marker; without it, every typed array is a plain array (for clients that
+ * did not ask). BigInts become numbers either way.
  */
-export function encodeTypedArrays(value: unknown, toBase64: (bytes: Uint8Array) => string): unknown {
+export function encodeTypedArrays(value: unknown, toBase64?: (bytes: Uint8Array) => string): unknown {
   if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Float64Array) return { $f64: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+  if (toBase64 && value instanceof Float64Array)
+    return { $f64: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
   if (Array.isArray(value)) return value.map((v) => encodeTypedArrays(v, toBase64));
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) setOwn(out, MARKER_LIKE.test(k) ? `$${k}` : k, encodeTypedArrays(v, toBase64));
+  for (const [k, v] of Object.entries(value))
+    setOwn(out, toBase64 && MARKER_LIKE.test(k) ? `$${k}` : k, encodeTypedArrays(v, toBase64));
   return out;
 }
 
 /** `out[key] = value` that keeps a `__proto__` key (JSON.parse makes it an own property) as data. */
-export function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   else out[key] = value;
 }

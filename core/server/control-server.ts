@@ -11,7 +11,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { ApiDispatcher, EventHub } from '../api';
-import { encodeTypedArrays, setOwn, TYPED_ARRAYS_BASE64, TYPED_ARRAYS_HEADER } from '../api/typed-arrays';
+import { encodeTypedArrays, TYPED_ARRAYS_BASE64, TYPED_ARRAYS_HEADER } from '../api/typed-arrays';
 import { AppError, type Logger, secretEquals } from '../platform';
 
 export interface ControlServerOptions {
@@ -121,7 +121,7 @@ function registerApiRoutes(app: FastifyInstance, options: ControlServerOptions, 
     return reply
       .code(result.ok ? 200 : result.error.status)
       .type('application/json; charset=utf-8')
-      .send(typed ? JSON.stringify(encodeTypedArrays(result, base64)) : toJson(result));
+      .send(JSON.stringify(encodeTypedArrays(result, typed ? base64 : undefined)));
   });
 
   app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, _req, reply) => {
@@ -180,26 +180,6 @@ function attachEventSocket(app: FastifyInstance, events: EventHub, token: string
     for (const client of wss.clients) client.terminate();
     wss.close();
   };
-}
-
-/**
- * JSON with typed arrays (bar columns) written as plain arrays. Converting them first and calling
- * JSON.stringify without a replacer is several times faster on 100k-bar payloads than a replacer
- * that visits every number.
- */
-export function toJson(value: unknown): string {
-  return JSON.stringify(plain(value));
-}
-
-function plain(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (value === null || typeof value !== 'object') return value;
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
-  if (Array.isArray(value)) return value.map(plain);
-  if (value instanceof Date || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) setOwn(out, k, plain(v));
-  return out;
 }
 
 function base64(bytes: Uint8Array): string {

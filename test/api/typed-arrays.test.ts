@@ -35,4 +35,11 @@ describe('typed arrays over HTTP', () => {
     expect(Object.getOwnPropertyDescriptor(payload, '__proto__')?.value).toEqual({ x: 1 });
     expect(Object.getPrototypeOf(payload)).toBe(Object.prototype);
   });
+
+  it('gives a client that did not ask plain arrays, and outside keys exactly as they came', () => {
+    const outside = JSON.parse('{"$f64":"QUJD","__proto__":{"x":1}}');
+    const text = JSON.stringify(encodeTypedArrays({ close: new Float64Array([1.5, 2]), payload: outside, n: 7n }));
+    expect(JSON.parse(text)).toEqual({ close: [1.5, 2], payload: JSON.parse('{"$f64":"QUJD","__proto__":{"x":1}}'), n: 7 });
+    expect(text).toContain('"__proto__":{"x":1}');
+  });
 });
