@@ -70,7 +70,8 @@ export type RejectedRequest = z.infer<typeof rejectedRequestSchema>;
 /** The Unusual Whales stream connector's state (mirrors UwStreamStatus in core/webhooks/uw-stream). */
 export const uwStreamStatusSchema = z.object({
   enabled: z.boolean(),
-  state: z.enum(['disabled', 'connecting', 'open', 'backoff', 'stopped']),
+  /** refused: UW refused the token (401/403); nothing is dialled until the token changes or `webhooks.streamReconnect`. */
+  state: z.enum(['disabled', 'connecting', 'open', 'backoff', 'refused', 'stopped']),
   url: z.string(),
   channels: z.array(z.string()),
   joinedChannels: z.array(z.string()),
@@ -233,6 +234,11 @@ export const webhooksEvents = {
 export const uwStreamMethods = {
   'webhooks.streamStatus': method(
     'Unusual Whales stream: state, joined channels, frames, last error, reconnects',
+    z.object({}).strict(),
+    uwStreamStatusSchema,
+  ),
+  'webhooks.streamReconnect': method(
+    'Unusual Whales stream: dial again now with the current settings (after a refused token, or to skip a backoff wait)',
     z.object({}).strict(),
     uwStreamStatusSchema,
   ),

@@ -363,7 +363,7 @@ function uw(row: InboxRow, out: TableRows): string {
       return 'gex_strikes';
     }
     default: {
-      const ts = toEpochMs(d.timestamp ?? d.created_at ?? d.executed_at ?? null);
+      const ts = toEpochMs(d.timestamp ?? d.time ?? d.created_at ?? d.executed_at ?? null);
       out.uw_events.push([row.dedupe_key, row.id, row.source, e.topic, e.channel, e.ticker, ts, row.received_at, rawJson]);
       return 'uw_events';
     }

@@ -220,8 +220,15 @@ export const uwGexStrikeSchema = z
   })
   .loose();
 
+/** UW's `price:<TICKER>` channel sends `{close, time, vol}`; bridges often send `{ticker, price, timestamp}`. */
 export const uwPriceSchema = z
-  .object({ ticker: tickerField.optional(), price: looseNumber.optional(), timestamp: looseTime.optional() })
+  .object({
+    ticker: tickerField.optional(),
+    price: looseNumber.optional(),
+    close: looseNumber.optional(),
+    timestamp: looseTime.optional(),
+    time: looseTime.optional(),
+  })
   .loose();
 
 export const uwNewsSchema = z

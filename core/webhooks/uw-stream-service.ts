@@ -57,6 +57,13 @@ export class UwStreamService {
     await this.connector.start(configFrom(this.settings.get()));
   }
 
+  /** Chained with setting restarts, like them. */
+  async reconnect(): Promise<UwStreamStatus> {
+    this.restarting = this.restarting.then(() => this.connector.reconnect());
+    await this.restarting;
+    return this.connector.status();
+  }
+
   async stop(): Promise<void> {
     this.offSettings?.();
     this.offSettings = null;
@@ -78,5 +85,6 @@ function configFrom(settings: Settings) {
 export function uwStreamHandlers(service: UwStreamService) {
   return {
     'webhooks.streamStatus': () => service.status(),
+    'webhooks.streamReconnect': () => service.reconnect(),
   };
 }

@@ -191,11 +191,24 @@ export class UwStreamConnector {
     return masked ? url.toString().replace('token=TOKEN', 'token=****') : url.toString();
   }
 
+  /** Dials again at once with the same settings (after a refused token, or to skip a backoff wait). */
+  async reconnect(): Promise<void> {
+    if (!this.enabled) return;
+    await this.start(this.config);
+  }
+
   private async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       const session = await this.connectOnce(signal);
       if (signal.aborted) break;
+      if (session.tokenRefused) {
+        // Redialling with a token UW refused only repeats the refusal (and can get the account throttled):
+        // wait for a new token in Settings or the user's Reconnect.
+        this.update({ state: 'refused', joinedChannels: [], nextRetryAt: null }, true);
+        this.logger.warn('Unusual Whales stream stopped: the token was refused', { url: this.connectUrl(true) });
+        break;
+      }
       const stable = session.opened && (session.frames > 0 || session.lifetimeMs >= this.stableMs);
       failures = stable ? 1 : failures + 1;
       const delay = backoffDelay(failures, this.backoff, this.random);
@@ -214,7 +227,9 @@ export class UwStreamConnector {
   }
 
   /** One connection, from dial to close. Never throws: failures are recorded in the status. */
-  private connectOnce(signal: AbortSignal): Promise<{ opened: boolean; frames: number; lifetimeMs: number }> {
+  private connectOnce(
+    signal: AbortSignal,
+  ): Promise<{ opened: boolean; frames: number; lifetimeMs: number; tokenRefused: boolean }> {
     return new Promise((resolve) => {
       this.update({ state: 'connecting', nextRetryAt: null }, true);
       let opened = false;
@@ -222,6 +237,7 @@ export class UwStreamConnector {
       let frames = 0;
       let alive = true;
       let refused = false;
+      let tokenRefused = false;
       let oversized = false;
       let pinger: ReturnType<typeof setInterval> | null = null;
       const maxPayload = this.config.maxFrameBytes ?? UW_DEFAULT_MAX_FRAME_BYTES;
@@ -239,7 +255,7 @@ export class UwStreamConnector {
         if (cutAfterClose) clearTimeout(cutAfterClose);
         signal.removeEventListener('abort', onAbort);
         if (this.socket === socket) this.socket = null;
-        resolve({ opened, frames, lifetimeMs: opened ? this.clock.now() - openedAt : 0 });
+        resolve({ opened, frames, lifetimeMs: opened ? this.clock.now() - openedAt : 0, tokenRefused });
       };
       const onAbort = () => {
         socket.close(1000, 'client stopping');
@@ -252,10 +268,8 @@ export class UwStreamConnector {
         opened = true;
         openedAt = this.clock.now();
         for (const channel of this.config.channels) socket.send(JSON.stringify({ channel, msg_type: 'join' }));
-        this.update(
-          { state: 'open', joinedChannels: [...this.config.channels], connectedAt: new Date(openedAt).toISOString() },
-          true,
-        );
+        // A channel counts as joined once the server acknowledges it (or sends data on it).
+        this.update({ state: 'open', joinedChannels: [], connectedAt: new Date(openedAt).toISOString() }, true);
         this.logger.info('Unusual Whales stream connected', { url: this.connectUrl(true), channels: this.config.channels });
         pinger = setInterval(() => {
           if (!alive) {
@@ -276,10 +290,10 @@ export class UwStreamConnector {
         if (this.onFrame(socket, rawText(data, isBinary))) frames++;
       });
       socket.on('unexpected-response', (_req, res) => {
-        const reason =
-          res.statusCode === 401 || res.statusCode === 403
-            ? `Unusual Whales refused the token (HTTP ${res.statusCode}); check UW_API_TOKEN`
-            : `Unusual Whales stream answered HTTP ${res.statusCode}`;
+        tokenRefused = res.statusCode === 401 || res.statusCode === 403;
+        const reason = tokenRefused
+          ? `Unusual Whales refused the token (HTTP ${res.statusCode}); check UW_API_TOKEN in Settings, then Reconnect`
+          : `Unusual Whales stream answered HTTP ${res.statusCode}`;
         refused = true;
         this.recordError(reason);
         res.resume();
@@ -320,6 +334,7 @@ export class UwStreamConnector {
       this.onControl(frame.channel, frame.payload);
       return false;
     }
+    this.markJoined(frame.channel);
     this.track(this.deliver({ ...frame, raw, receivedAt }));
     if (!this.paused && this.inFlight.size >= this.maxInFlight) {
       this.paused = true;
@@ -333,10 +348,16 @@ export class UwStreamConnector {
   private onControl(channel: string, payload: { status: unknown; response?: unknown }): void {
     if (payload.status === 'ok') {
       this.logger.debug('Unusual Whales channel joined', { channel });
+      this.markJoined(channel);
       return;
     }
     this.recordError(`channel ${channel}: ${JSON.stringify(payload.response ?? payload.status)}`);
     this.update({ joinedChannels: this.current.joinedChannels.filter((c) => c !== channel) }, true);
+  }
+
+  private markJoined(channel: string): void {
+    if (!this.config.channels.includes(channel) || this.current.joinedChannels.includes(channel)) return;
+    this.update({ joinedChannels: [...this.current.joinedChannels, channel] }, true);
   }
 
   private async deliver(frame: UwStreamFrame): Promise<void> {

@@ -85,8 +85,9 @@ describe('Webhooks page', () => {
     expect(pageErrors(app)).toEqual([]);
   });
 
-  it('with the Unusual Whales stream on, the stream card shows joined channels and streamed frames arrive in the feed', async () => {
+  it('with the Unusual Whales stream on, a refused token shows with a Reconnect; then joined channels and streamed frames arrive in the feed', async () => {
     const uw = await FakeUwStream.start('uw-e2e-token');
+    uw.acceptToken = 'not-yet';
     try {
       app = await startServedApp({
         path: 'webhooks',
@@ -99,12 +100,20 @@ describe('Webhooks page', () => {
         },
       });
       const { page } = app;
+      // The account's token is refused at first: the card says so and nothing is redialled until Reconnect.
+      await uw.until(() => uw.refused === 1, 'the refusal');
+      await expect.poll(() => page.locator('[data-testid="stream-state"]').textContent()).toBe('refused');
+      expect(await page.locator('[data-testid="stream-error"]').textContent()).toContain('check UW_API_TOKEN');
+      await app.screenshot('webhooks-stream-refused');
+      uw.acceptToken = 'uw-e2e-token';
+      await page.click('[data-testid="stream-reconnect"]');
       await uw.until(() => uw.connections[0]?.joins.length === 2, 'joins');
       await expect.poll(() => page.locator('[data-testid="stream-state"]').textContent()).toBe('open');
-      expect(await page.locator('[data-testid="stream-channels"] .chip-on').allTextContents()).toEqual([
-        'flow-alerts',
-        'option_trades',
-      ]);
+      await expect
+        .poll(() => page.locator('[data-testid="stream-channels"] .chip-on').allTextContents())
+        .toEqual(['flow-alerts', 'option_trades']);
+      expect(uw.refused).toBe(1);
+      await expect.poll(() => page.locator('[data-testid="stream-reconnect"]').count()).toBe(0);
 
       uw.send(JSON.parse(fixture('uw-flow-alert.json')));
       uw.send(JSON.parse(fixture('uw-option-trade.json')));

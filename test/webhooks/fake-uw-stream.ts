@@ -13,8 +13,14 @@ export interface FakeUwConnection {
 
 export class FakeUwStream {
   readonly connections: FakeUwConnection[] = [];
-  /** Connections refused because the token was wrong. */
+  /** Connections refused because the token was wrong (or `refuseAllWith` was set). */
   refused = 0;
+  /** When false, joins are recorded but not acknowledged (a server that is slow to confirm). */
+  ackJoins = true;
+  /** When set, every connection is refused with this HTTP status (e.g. 503: the provider is down). */
+  refuseAllWith: number | null = null;
+  /** The token accepted from now on (an account whose token was renewed or re-enabled). */
+  acceptToken: string;
   private readonly server: WebSocketServer;
   private readonly waiters = new Set<() => void>();
   private readonly expectedToken: string;
@@ -28,12 +34,13 @@ export class FakeUwStream {
       socket.on('message', (data) => {
         const msg = JSON.parse(data.toString()) as { channel?: string; msg_type?: string };
         conn.joins.push(msg);
-        if (msg.msg_type === 'join') socket.send(JSON.stringify([msg.channel, { response: {}, status: 'ok' }]));
+        if (msg.msg_type === 'join' && this.ackJoins) socket.send(JSON.stringify([msg.channel, { response: {}, status: 'ok' }]));
         this.wake();
       });
       this.wake();
     });
     this.expectedToken = expectedToken;
+    this.acceptToken = expectedToken;
   }
 
   static async start(expectedToken = 'uw-test-token'): Promise<FakeUwStream> {
@@ -43,10 +50,11 @@ export class FakeUwStream {
       port: 0,
       verifyClient: (info, done) => {
         const token = new URL(info.req.url ?? '/', 'ws://x').searchParams.get('token');
-        if (token === expectedToken) return done(true);
+        const status = fake?.refuseAllWith ?? (token === (fake?.acceptToken ?? expectedToken) ? null : 401);
+        if (status === null) return done(true);
         if (fake) fake.refused++;
         fake?.wake();
-        done(false, 401, 'Unauthorized');
+        done(false, status, status === 401 ? 'Unauthorized' : 'Unavailable');
       },
     });
     await new Promise<void>((resolve, reject) => {

@@ -319,6 +319,27 @@ describe('webhook routes: what each provider sends ends up stored and in its tab
     ]);
   });
 
+  it("/uw keeps a price frame's own time (UW's price channel sends `time`, bridges `timestamp`) and refuses a time that is none", async () => {
+    const auth = { authorization: `Bearer ${SECRET}` };
+    const frames = [
+      ['price:TSLA', { close: '452.31', time: 1762267198123, vol: 1200 }],
+      ['price:AAPL', { close: '270.10', time: '2025-11-04T14:40:00Z' }],
+      { topic: 'price', ticker: 'MSFT', price: 510.5, timestamp: 1762267200 },
+    ];
+    for (const f of frames) expect((await post(t.ws, '/uw', JSON.stringify(f), { headers: auth })).status).toBe(202);
+    const bad = await post(t.ws, '/uw', JSON.stringify(['price:NVDA', { close: '1', time: 'yesterday' }]), { headers: auth });
+    expect([bad.status, bad.json.error?.issues[0].path]).toEqual([422, [1, 'time']]);
+    await t.ws.webhooks.processor.drain();
+    const rows = await t.ws.stores.warehouse.rows<{ ticker: string; ts: number; close: string | null }>(
+      "SELECT ticker, epoch_ms(ts) AS ts, payload->>'close' AS close FROM uw_events WHERE topic = 'price' ORDER BY ticker",
+    );
+    expect(rows).toEqual([
+      { ticker: 'AAPL', ts: Date.parse('2025-11-04T14:40:00Z'), close: '270.10' },
+      { ticker: 'MSFT', ts: 1762267200_000, close: null },
+      { ticker: 'TSLA', ts: 1762267198123, close: '452.31' },
+    ]);
+  });
+
   it('/gex stores a gexbot classic snapshot as one snapshot row plus its strike rows, readable as the latest GEX of the ticker', async () => {
     const body = fixture('gexbot-classic.json');
     const res = await post(t.ws, '/gex', body, { headers: signedHeaders(SECRET, body) });

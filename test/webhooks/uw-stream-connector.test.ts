@@ -63,7 +63,8 @@ describe('Unusual Whales stream connector', () => {
 
     expect(server.latest.token).toBe('secret-uw-token');
     expect(server.latest.joins).toEqual(channels.map((channel) => ({ channel, msg_type: 'join' })));
-    await eventually(() => connector.status().state === 'open', 'state open');
+    await eventually(() => connector.status().joinedChannels.length === 4, 'four joins acknowledged');
+    expect(connector.status().state).toBe('open');
     expect(connector.status().joinedChannels).toEqual(channels);
     expect(connector.status().url).toBe(`${server.url}?token=****`);
 
@@ -110,8 +111,50 @@ describe('Unusual Whales stream connector', () => {
     expect(statuses.map((s) => s.state)).toEqual(expect.arrayContaining(['connecting', 'open', 'backoff']));
   });
 
-  it('grows the backoff while the server keeps refusing, capped, and reports why', async () => {
+  it('a channel counts as joined only once the server acknowledges it or sends data on it', async () => {
+    server.ackJoins = false;
+    await connector.start({ token: 'secret-uw-token', channels: ['flow-alerts', 'gex:SPY'], url: server.url });
+    await server.until(() => server.connections[0]?.joins.length === 2, 'joins sent');
+    await eventually(() => connector.status().state === 'open', 'open');
+    expect(connector.status().joinedChannels).toEqual([]);
+    server.send(['gex:SPY', { response: {}, status: 'ok' }]);
+    await eventually(() => connector.status().joinedChannels.length === 1, 'gex:SPY acknowledged');
+    expect(connector.status().joinedChannels).toEqual(['gex:SPY']);
+    server.send(fixture('uw-flow-alert.json'));
+    await eventually(() => connector.status().joinedChannels.length === 2, 'flow-alerts seen in data');
+    expect(connector.status().joinedChannels).toEqual(['gex:SPY', 'flow-alerts']);
+    // A channel we did not ask for is not listed as joined.
+    server.send(['news', { response: {}, status: 'ok' }]);
+    await connector.drain();
+    expect(connector.status().joinedChannels).toEqual(['gex:SPY', 'flow-alerts']);
+  });
+
+  it('a refused token stops the dialling and says why; Reconnect dials again at once', async () => {
     await connector.start({ token: 'wrong-token', channels, url: server.url });
+    await server.until(() => server.refused === 1, 'the refusal');
+    await eventually(() => connector.status().state === 'refused', 'state refused');
+    expect(connector.status()).toMatchObject({
+      lastError: 'Unusual Whales refused the token (HTTP 401); check UW_API_TOKEN in Settings, then Reconnect',
+      nextRetryAt: null,
+      joinedChannels: [],
+    });
+    await clock.advance(3_600_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.refused).toBe(1);
+    expect(server.connections).toHaveLength(0);
+
+    await connector.reconnect();
+    await server.until(() => server.refused === 2, 'a second attempt after Reconnect');
+    await eventually(() => connector.status().state === 'refused', 'refused again');
+    // With the right token (a Settings change restarts the connector) it connects.
+    await connector.start({ token: 'secret-uw-token', channels, url: server.url });
+    await eventually(() => connector.status().state === 'open', 'open with the right token');
+    expect(sink.stored).toHaveLength(0);
+  });
+
+  it('grows the backoff while the server keeps refusing, capped, and reports why', async () => {
+    server.refuseAllWith = 503;
+    await connector.start({ token: 'secret-uw-token', channels, url: server.url });
     const delays: number[] = [];
     for (let attempt = 1; attempt <= 5; attempt++) {
       await server.until(() => server.refused === attempt, `refusal ${attempt}`);
@@ -121,7 +164,11 @@ describe('Unusual Whales stream connector', () => {
       await clock.advance(delays.at(-1) ?? 0);
     }
     expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 8_000]);
-    expect(connector.status().lastError).toBe('Unusual Whales refused the token (HTTP 401); check UW_API_TOKEN');
+    expect(connector.status().lastError).toBe('Unusual Whales stream answered HTTP 503');
+    // Reconnect skips the wait.
+    server.refuseAllWith = null;
+    await connector.reconnect();
+    await eventually(() => connector.status().state === 'open', 'open after Reconnect');
     expect(sink.stored).toHaveLength(0);
   });
 

@@ -167,6 +167,26 @@ describe('Unusual Whales stream → inbox → tables', () => {
     expect((await streamEvents()).items).toHaveLength(0);
   });
 
+  it('a refused token is reported as refused and not redialled; webhooks.streamReconnect and a new token dial again', async () => {
+    t.ws.settings.update({ UW_API_TOKEN: 'expired-token', UW_CHANNELS: 'flow-alerts', UW_STREAM_URL: server.url });
+    await server.until(() => server.refused === 1, 'the refusal');
+    const status = () => call<{ state: string; lastError: string | null }>(t, 'webhooks.streamStatus', {});
+    await eventually(async () => (await status()).state === 'refused', 'refused');
+    expect((await status()).lastError).toMatch(/refused the token \(HTTP 401\)/);
+    // The listener status the page polls embeds the same state.
+    expect((await call<{ stream: { state: string } }>(t, 'webhooks.status', {})).stream.state).toBe('refused');
+
+    const again = await call<{ state: string }>(t, 'webhooks.streamReconnect', {});
+    expect(['connecting', 'refused']).toContain(again.state);
+    await server.until(() => server.refused === 2, 'a second attempt');
+    await eventually(async () => (await status()).state === 'refused', 'refused again');
+
+    t.ws.settings.update({ UW_API_TOKEN: 'uw-token-123' });
+    await server.until(() => server.connections[0]?.joins.length === 1, 'joined with the new token');
+    await eventually(async () => (await status()).state === 'open', 'open');
+    expect(server.refused).toBe(2);
+  });
+
   it('changing the channels restarts the stream with the new joins; clearing the token turns it off', async () => {
     t.ws.settings.update({ UW_API_TOKEN: 'uw-token-123', UW_CHANNELS: 'flow-alerts', UW_STREAM_URL: server.url });
     await server.until(() => server.connections[0]?.joins.length === 1, 'first join');

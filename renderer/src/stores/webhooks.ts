@@ -67,6 +67,8 @@ interface WebhooksState {
   loadGexTickers(): Promise<void>;
   selectGexTicker(ticker: string): Promise<void>;
   loadGex(): Promise<void>;
+  /** Dials the Unusual Whales stream again now (after a refused token, or to skip a backoff wait). */
+  reconnectStream(): Promise<void>;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -121,6 +123,14 @@ export const useWebhooks = create<WebhooksState>((set, get) => ({
   gex: null,
   gexError: null,
   gexStale: false,
+
+  async reconnectStream() {
+    try {
+      set({ stream: await api.call('webhooks.streamReconnect', {}) });
+    } catch (err) {
+      set({ message: `Reconnect failed: ${errorText(err)}` });
+    }
+  },
 
   start() {
     const offEvent = api.on('webhooks.event', (payload: EventPayload<'webhooks.event'>) => onLiveEvents(payload.events));

@@ -71,12 +71,14 @@ const STREAM_STATE_CLASS: Record<string, string> = {
   open: 'badge-ok',
   connecting: 'badge-warn',
   backoff: 'badge-bad',
+  refused: 'badge-bad',
   stopped: '',
   disabled: '',
 };
 
 export function StreamCard() {
   const stream = useWebhooks((s) => s.stream);
+  const reconnect = useWebhooks((s) => s.reconnectStream);
   return (
     <section className="card" data-testid="webhooks-stream">
       <h2>
@@ -98,11 +100,19 @@ export function StreamCard() {
             <code>{stream.url}</code>
           </Row>
           <Row label="Channels" testId="stream-channels">
-            {stream.channels.map((c) => (
-              <span key={c} className={`chip${stream.joinedChannels.includes(c) ? ' chip-on' : ''}`}>
-                {c}
-              </span>
-            ))}
+            {stream.channels.map((c) => {
+              const joined = stream.joinedChannels.includes(c);
+              return (
+                <span
+                  key={c}
+                  className={`chip${joined ? ' chip-on' : ''}`}
+                  data-joined={joined}
+                  title={joined ? 'joined' : 'not joined (yet): waiting for the server to acknowledge the join'}
+                >
+                  {c}
+                </span>
+              );
+            })}
           </Row>
           <Row label="Frames" testId="stream-frames">
             {stream.framesReceived} received · {stream.framesAccepted} stored · {stream.framesDuplicate} duplicates ·{' '}
@@ -117,10 +127,17 @@ export function StreamCard() {
           </Row>
           {stream.lastError && (
             <Row label="Last error">
-              <span className="bad" title={stream.lastErrorAt ?? ''}>
+              <span className="bad" title={stream.lastErrorAt ?? ''} data-testid="stream-error">
                 {stream.lastError}
               </span>
             </Row>
+          )}
+          {(stream.state === 'refused' || stream.state === 'backoff') && (
+            <p>
+              <button type="button" data-testid="stream-reconnect" onClick={() => void reconnect()}>
+                Reconnect now
+              </button>
+            </p>
           )}
         </>
       )}
