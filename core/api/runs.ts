@@ -111,13 +111,15 @@ export const schedulerStatusSchema = z.object({
   lastResult: z
     .object({
       at: z.string(),
-      outcome: z.enum(['started', 'refused', 'failed']),
+      outcome: z.enum(['started', 'skipped', 'refused', 'failed']),
       runId: z.string().nullable(),
       message: z.string(),
     })
     .nullable(),
   missed: z.array(z.object({ id: z.number(), expectedAt: z.string(), detectedAt: z.string() })),
   engine: z.enum(['node-cron', 'clock']),
+  /** WORKFLOW_SKIP_HOLIDAYS: fire times on NYSE holidays are skipped and left out of nextRuns. */
+  skipsHolidays: z.boolean(),
 });
 export type SchedulerStatusView = z.infer<typeof schedulerStatusSchema>;
 

@@ -165,6 +165,7 @@ export const settingsSchema = z.object({
   WORKFLOW_SCHEDULE: cronSchema.default('0 9 * * 1-5'),
   WORKFLOW_TIMEZONE: timeZoneSchema.default('America/New_York'),
   WORKFLOW_PAUSED: boolish.default(false),
+  WORKFLOW_SKIP_HOLIDAYS: boolish.default(true),
   PIPELINE_TASK_RETRIES: numberish(
     z.number({ error: 'expected a whole number' }).int('expected a whole number').min(0).max(10),
   ).default(2),
@@ -276,6 +277,10 @@ export const settingDocs: Record<SettingKey, SettingDoc> = {
   WORKFLOW_SCHEDULE: { group: 'workflow', description: 'Cron expression (5 fields) for scheduled pipeline runs' },
   WORKFLOW_TIMEZONE: { group: 'workflow', description: 'Time zone the schedule is read in' },
   WORKFLOW_PAUSED: { group: 'workflow', description: 'Scheduled runs are paused (manual runs still work)' },
+  WORKFLOW_SKIP_HOLIDAYS: {
+    group: 'workflow',
+    description: 'Scheduled runs skip NYSE full-day holidays (market closed, no new bars); manual runs always run',
+  },
   PIPELINE_TASK_RETRIES: { group: 'workflow', description: 'Retries per pipeline task after a failure (exponential backoff)' },
   PIPELINE_OUTLIER_Z: { group: 'workflow', description: 'Return z-score beyond which a bar is reported as an outlier' },
   IB_HOST: { group: 'ibkr', description: 'Host of TWS or IB Gateway', restart: true },

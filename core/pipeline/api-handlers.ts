@@ -15,7 +15,7 @@ export interface RunsHandlerDeps {
   tracker: RunTracker;
   scheduler: WorkflowScheduler;
   warehouse: Warehouse;
-  settings: () => { WORKFLOW_TIMEZONE: string };
+  settings: () => { WORKFLOW_TIMEZONE: string; WORKFLOW_SKIP_HOLIDAYS: boolean };
   clock: { now(): number };
 }
 
@@ -79,9 +79,9 @@ export function runsHandlers(deps: RunsHandlerDeps): Pick<Handlers, RunsMethod> 
     'scheduler.resume': () => scheduler.resume(),
     'scheduler.setSchedule': ({ expression, timezone }) => scheduler.setSchedule(expression, timezone),
     'scheduler.preview': ({ expression, timezone, count }) => ({
-      times: nextRunTimes(expression, timezone ?? deps.settings().WORKFLOW_TIMEZONE, deps.clock.now(), count).map((t) =>
-        new Date(t).toISOString(),
-      ),
+      times: nextRunTimes(expression, timezone ?? deps.settings().WORKFLOW_TIMEZONE, deps.clock.now(), count, {
+        skipHolidays: deps.settings().WORKFLOW_SKIP_HOLIDAYS,
+      }).map((t) => new Date(t).toISOString()),
     }),
   };
 }

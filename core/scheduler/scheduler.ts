@@ -7,6 +7,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import cron, { type ScheduledTask } from 'node-cron';
 import { z } from 'zod';
+import { epochDay, marketHolidays } from '../calendar';
 import { cronProblem, isValidTimeZone, type Settings } from '../config';
 import { AppError, type Clock, errorMessage, type Logger, systemClock } from '../platform';
 import type { JournalDb } from '../storage';
@@ -25,7 +26,14 @@ export interface SchedulerStatus {
   active: boolean;
   nextRuns: string[];
   lastFireAt: string | null;
-  lastResult: { at: string; outcome: 'started' | 'refused' | 'failed'; runId: string | null; message: string } | null;
+  lastResult: {
+    at: string;
+    outcome: 'started' | 'skipped' | 'refused' | 'failed';
+    runId: string | null;
+    message: string;
+  } | null;
+  /** WORKFLOW_SKIP_HOLIDAYS: fire times on NYSE holidays are skipped (and left out of nextRuns). */
+  skipsHolidays: boolean;
   missed: MissedRun[];
   engine: 'node-cron' | 'clock';
 }
@@ -45,15 +53,38 @@ export interface SchedulerDeps {
   heartbeatMs?: number;
 }
 
-/** The next `count` fire times after `after` (epoch ms), or an error naming the problem. */
-export function nextRunTimes(expression: string, timezone: string, after: number, count: number): number[] {
+const NEW_YORK_DATE = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'America/New_York',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** The New York date (YYYY-MM-DD) of `t` when that date is an NYSE full-day holiday, else null. */
+export function marketHolidayAt(t: number): string | null {
+  const ymd = NEW_YORK_DATE.format(t);
+  const [y, m, d] = ymd.split('-').map(Number);
+  return marketHolidays(y).has(epochDay(y, m, d)) ? ymd : null;
+}
+
+/**
+ * The next `count` fire times after `after` (epoch ms), or an error naming the problem; with `skipHolidays`,
+ * without the ones on NYSE holidays (as the scheduler skips them).
+ */
+export function nextRunTimes(
+  expression: string,
+  timezone: string,
+  after: number,
+  count: number,
+  options: { skipHolidays?: boolean } = {},
+): number[] {
   if (!isValidTimeZone(timezone))
     throw new AppError('BAD_SCHEDULE', `Time zone "${timezone}" is not an IANA time zone such as America/New_York`, {
       status: 400,
     });
   const problem = cronProblem(expression, timezone);
   if (problem) throw new AppError('BAD_SCHEDULE', `Schedule "${expression}" refused: ${problem}`, { status: 400 });
-  return cronTimes(expression, timezone, after, { count });
+  return cronTimes(expression, timezone, after, { count, skipHolidays: options.skipHolidays });
 }
 
 /**
@@ -61,7 +92,12 @@ export function nextRunTimes(expression: string, timezone: string, after: number
  * time that a spring-forward skips (02:30 in New York on the second Sunday of March) to 03:30, node-cron skips that
  * day; so times whose wall-clock hour and minute the expression does not name are dropped.
  */
-function cronTimes(expression: string, timezone: string, after: number, limit: { count?: number; until?: number }): number[] {
+function cronTimes(
+  expression: string,
+  timezone: string,
+  after: number,
+  limit: { count?: number; until?: number; skipHolidays?: boolean },
+): number[] {
   const it = CronExpressionParser.parse(expression, { tz: timezone, currentDate: new Date(after) });
   const { hour, minute } = it.fields;
   const wall = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hour: 'numeric', minute: 'numeric', hourCycle: 'h23' });
@@ -77,10 +113,12 @@ function cronTimes(expression: string, timezone: string, after: number, limit: {
   for (let i = 0; i < count * 4 + 8 && out.length < count && it.hasNext(); i++) {
     const t = it.next().getTime();
     if (limit.until !== undefined && t > limit.until) break;
-    if (named(t)) out.push(t);
+    if (named(t) && !(limit.skipHolidays && marketHolidayAt(t))) out.push(t);
   }
   return out;
 }
+
+const SCHEDULE_SETTINGS = ['WORKFLOW_SCHEDULE', 'WORKFLOW_TIMEZONE', 'WORKFLOW_PAUSED', 'WORKFLOW_SKIP_HOLIDAYS'];
 
 export class WorkflowScheduler {
   private readonly deps: SchedulerDeps;
@@ -103,7 +141,7 @@ export class WorkflowScheduler {
     this.touch();
     this.arm();
     this.offSettings = this.deps.onSettingsChange((_s, changed) => {
-      if (changed.some((k) => k === 'WORKFLOW_SCHEDULE' || k === 'WORKFLOW_TIMEZONE' || k === 'WORKFLOW_PAUSED')) {
+      if (changed.some((k) => SCHEDULE_SETTINGS.includes(k))) {
         this.arm();
         this.announce();
       }
@@ -129,9 +167,9 @@ export class WorkflowScheduler {
     let nextRuns: string[] = [];
     if (!s.WORKFLOW_PAUSED) {
       try {
-        nextRuns = nextRunTimes(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE, this.deps.clock.now(), 5).map((t) =>
-          new Date(t).toISOString(),
-        );
+        nextRuns = nextRunTimes(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE, this.deps.clock.now(), 5, {
+          skipHolidays: s.WORKFLOW_SKIP_HOLIDAYS,
+        }).map((t) => new Date(t).toISOString());
       } catch {
         nextRuns = [];
       }
@@ -154,6 +192,7 @@ export class WorkflowScheduler {
       lastResult: this.lastResult ?? storedResult(state.last_result),
       missed,
       engine: this.useNodeCron ? 'node-cron' : 'clock',
+      skipsHolidays: s.WORKFLOW_SKIP_HOLIDAYS,
     };
   }
 
@@ -239,6 +278,20 @@ export class WorkflowScheduler {
          ON CONFLICT (workflow) DO UPDATE SET last_fire_at = excluded.last_fire_at, last_alive_at = excluded.last_alive_at`,
       )
       .run(this.deps.workflow, new Date(expectedAt).toISOString(), at);
+    const holiday = this.deps.settings().WORKFLOW_SKIP_HOLIDAYS ? marketHolidayAt(expectedAt) : null;
+    if (holiday) {
+      // Both engines fire on every time of the expression; the skip is decided (and shown) here.
+      const message = `skipped: ${holiday} is an NYSE holiday, the market is closed (WORKFLOW_SKIP_HOLIDAYS)`;
+      this.lastResult = { at, outcome: 'skipped', runId: null, message };
+      this.logger.info('scheduled run skipped on a market holiday', { holiday });
+    } else this.startRun(expectedAt, at);
+    this.deps.db
+      .prepare('UPDATE scheduler_state SET last_result = ? WHERE workflow = ?')
+      .run(JSON.stringify(this.lastResult), this.deps.workflow);
+    this.announce();
+  }
+
+  private startRun(expectedAt: number, at: string): void {
     try {
       const runId = this.deps.fire(expectedAt);
       this.lastResult = { at, outcome: 'started', runId, message: `scheduled run ${runId} started` };
@@ -249,10 +302,6 @@ export class WorkflowScheduler {
       this.logger.warn('scheduled run not started', { error: errorMessage(err) });
       this.deps.notify?.({ level: 'warn', title: 'Scheduled run not started', message: errorMessage(err), link: '#/runs' });
     }
-    this.deps.db
-      .prepare('UPDATE scheduler_state SET last_result = ? WHERE workflow = ?')
-      .run(JSON.stringify(this.lastResult), this.deps.workflow);
-    this.announce();
   }
 
   private announce(): void {
@@ -295,7 +344,11 @@ export class WorkflowScheduler {
     if (since.length === 0 || s.WORKFLOW_PAUSED || cronProblem(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE)) return [];
     const from = Math.max(...since);
     const now = this.deps.clock.now();
-    const missedTimes = cronTimes(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE, from, { count: 50, until: now });
+    const missedTimes = cronTimes(s.WORKFLOW_SCHEDULE, s.WORKFLOW_TIMEZONE, from, {
+      count: 50,
+      until: now,
+      skipHolidays: s.WORKFLOW_SKIP_HOLIDAYS,
+    });
     if (missedTimes.length === 0) return [];
     const detectedAt = new Date(now).toISOString();
     const insert = this.deps.db.prepare('INSERT INTO scheduler_missed (workflow, expected_at, detected_at) VALUES (?, ?, ?)');
@@ -319,7 +372,7 @@ export class WorkflowScheduler {
 
 const lastResultSchema = z.object({
   at: z.string(),
-  outcome: z.enum(['started', 'refused', 'failed']),
+  outcome: z.enum(['started', 'skipped', 'refused', 'failed']),
   runId: z.string().nullable(),
   message: z.string(),
 });

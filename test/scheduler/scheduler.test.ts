@@ -186,6 +186,62 @@ describe('the workflow schedule', () => {
     expect([...getTasks().values()].some((task) => task.name === 'workflow:daily-bars')).toBe(false);
   });
 
+  it('skips a scheduled fire on an NYSE holiday and says so; next runs and missed runs leave holidays out', async () => {
+    // Wednesday 23 December 2026, 15:00 UTC; Friday the 25th is Christmas (market closed), Thursday an early close.
+    const clock = new ManualClock(Date.UTC(2026, 11, 23, 15, 0));
+    const t = await openScheduled(clock, newDir());
+    const status = await callOrThrow(t.ws.dispatcher, 'scheduler.status', {});
+    expect(status.skipsHolidays).toBe(true);
+    expect(status.nextRuns).toEqual([
+      '2026-12-24T14:00:00.000Z',
+      '2026-12-28T14:00:00.000Z',
+      '2026-12-29T14:00:00.000Z',
+      '2026-12-30T14:00:00.000Z',
+      '2026-12-31T14:00:00.000Z',
+    ]);
+    const preview = await callOrThrow(t.ws.dispatcher, 'scheduler.preview', { expression: '0 9 * * *', count: 3 });
+    expect(preview.times).toEqual(['2026-12-24T14:00:00.000Z', '2026-12-26T14:00:00.000Z', '2026-12-27T14:00:00.000Z']);
+
+    // Every day at 09:00 New York: Thursday runs, Friday (Christmas) is skipped and shown as such.
+    await callOrThrow(t.ws.dispatcher, 'scheduler.setSchedule', { expression: '0 9 * * *' });
+    await clock.advance(23 * 60 * MIN);
+    const thursday = await eventually(() => t.ws.runs.tracker.list().runs[0], 5_000, 'Thursday run');
+    expect(thursday.trigger).toBe('scheduled');
+    await t.ws.runs.pipeline.idle();
+    t.events.length = 0;
+    await clock.advance(24 * 60 * MIN);
+    await eventually(() => t.events.some((e) => e.name === 'scheduler.updated'), 5_000, 'the Friday fire');
+    const friday = await callOrThrow(t.ws.dispatcher, 'scheduler.status', {});
+    expect(friday.lastFireAt).toBe('2026-12-25T14:00:00.000Z');
+    expect(friday.lastResult).toMatchObject({
+      outcome: 'skipped',
+      runId: null,
+      message: expect.stringContaining('2026-12-25 is an NYSE holiday'),
+    });
+    expect(t.ws.runs.tracker.list().total).toBe(1);
+    expect(t.events.some((e) => e.name === 'system.notice')).toBe(false);
+
+    // Turned off, the holiday fires like any day; a restart after the holidays reports only real misses.
+    t.ws.settings.update({ WORKFLOW_SKIP_HOLIDAYS: false, WORKFLOW_SCHEDULE: '0 9 * * 1-5' });
+    expect((await callOrThrow(t.ws.dispatcher, 'scheduler.status', {})).skipsHolidays).toBe(false);
+    expect(nextRunTimes('0 9 * * 1-5', 'America/New_York', Date.UTC(2026, 11, 31, 15), 1, { skipHolidays: false })).toEqual([
+      Date.UTC(2027, 0, 1, 14),
+    ]);
+    t.ws.settings.update({ WORKFLOW_SKIP_HOLIDAYS: true });
+    await t.ws.stop();
+    open.splice(open.indexOf(t), 1);
+    // Reopened on Monday 4 January 2027 at 15:00 UTC: 28-31 December were missed, New Year's Day was a holiday.
+    const later = await openScheduled(new ManualClock(Date.UTC(2027, 0, 4, 15, 0)), t.ws.dataDir);
+    const after = await callOrThrow(later.ws.dispatcher, 'scheduler.status', {});
+    expect(after.missed.map((m) => m.expectedAt.slice(0, 10)).sort()).toEqual([
+      '2026-12-28',
+      '2026-12-29',
+      '2026-12-30',
+      '2026-12-31',
+      '2027-01-04',
+    ]);
+  });
+
   it('reports runs missed while the app was closed instead of running them', async () => {
     const dataDir = newDir();
     const first = await openScheduled(new ManualClock(MONDAY), dataDir);

@@ -77,7 +77,10 @@ export function SchedulerCard() {
           {error}
         </p>
       )}
-      <div className="muted small">Next runs ({scheduler.timezone}):</div>
+      <div className="muted small" data-testid="next-runs-label">
+        Next runs ({scheduler.timezone}
+        {scheduler.skipsHolidays ? ', NYSE holidays skipped' : ''}):
+      </div>
       <ul className="next-runs" data-testid="next-runs">
         {scheduler.nextRuns.length === 0 && <li className="muted">none while paused</li>}
         {scheduler.nextRuns.map((t) => (
@@ -87,7 +90,10 @@ export function SchedulerCard() {
         ))}
       </ul>
       {scheduler.lastResult && (
-        <p className={scheduler.lastResult.outcome === 'started' ? 'muted small' : 'warn small'} data-testid="scheduler-last">
+        <p
+          className={['started', 'skipped'].includes(scheduler.lastResult.outcome) ? 'muted small' : 'warn small'}
+          data-testid="scheduler-last"
+        >
           Last fire {inZone(scheduler.lastResult.at, scheduler.timezone, true)}: {scheduler.lastResult.message}
         </p>
       )}
