@@ -37,7 +37,7 @@ export class ApiDispatcher {
       return failure({ code: 'unknown_method', status: 404, message: `Unknown method "${name}"` });
     }
     const spec = methods[name];
-    const parsed = spec.input.safeParse(rawInput ?? {});
+    const parsed = spec.input.safeParse(callInput(rawInput));
     if (!parsed.success) {
       const issues = toIssues(parsed.error.issues);
       return failure({
@@ -116,4 +116,9 @@ export class EventHub {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+/** A call without input means `{}`; anything sent, `null` included, is input for the method's schema to judge. */
+export function callInput(raw: unknown): unknown {
+  return raw === undefined ? {} : raw;
 }

@@ -4,7 +4,7 @@
  */
 import { isMethodName, METHOD_NAMES, type MethodName, methods } from '../api/contract';
 import type { CallResult } from '../api/define';
-import { toIssues } from '../api/dispatcher';
+import { callInput, toIssues } from '../api/dispatcher';
 import { callChannel } from './channels';
 
 export function contractChannels(): { method: MethodName; channel: string }[] {
@@ -22,7 +22,7 @@ export function checkCallInput(method: string, input: unknown): { ok: true } | {
       result: { ok: false, error: { code: 'unknown_method', status: 404, message: `Unknown method "${method}"` } },
     };
   }
-  const parsed = methods[method].input.safeParse(input ?? {});
+  const parsed = methods[method].input.safeParse(callInput(input));
   if (parsed.success) return { ok: true };
   const issues = toIssues(parsed.error.issues);
   return {

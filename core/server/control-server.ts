@@ -116,7 +116,7 @@ function registerApiRoutes(app: FastifyInstance, options: ControlServerOptions, 
         error: { code: 'unsupported_media_type', status: 415, message: 'Send the input as application/json' },
       });
     }
-    const result = await options.dispatcher.call(req.params.method, req.body ?? {}, { via: 'http' });
+    const result = await options.dispatcher.call(req.params.method, req.body, { via: 'http' });
     const typed = req.headers[TYPED_ARRAYS_HEADER] === TYPED_ARRAYS_BASE64;
     return reply
       .code(result.ok ? 200 : result.error.status)

@@ -123,6 +123,17 @@ describe('the contract over HTTP and WebSocket', () => {
     expect((await post('/api/call/settings.update', '{"values": ')).status).toBe(400);
     expect((await post('/api/call/settings.update', 'not json', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post('/api/call/settings.update', '[1,2]')).status).toBe(400);
+    // `null` is not "no input": a method that takes none refuses it too, and nothing runs.
+    const backupsBefore = (await t.ws.dispatcher.call('backups.list', {})) as { ok: true; result: { backups: unknown[] } };
+    const nul = await post('/api/call/backups.create', 'null');
+    expect(nul.status).toBe(400);
+    expect(((await nul.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('(input)'),
+    });
+    const backupsAfter = (await t.ws.dispatcher.call('backups.list', {})) as { ok: true; result: { backups: unknown[] } };
+    expect(backupsAfter.result.backups).toHaveLength(backupsBefore.result.backups.length);
+    expect((await post('/api/call/system.status', '')).status).toBe(200);
     expect((await post('/api/call/nope.nothing', '{}')).status).toBe(404);
     expect(await statusWithHost('evil.example:80')).toBe(421);
     expect(await statusWithHost(`localhost:${server.port}`)).toBe(200);

@@ -134,11 +134,13 @@ describe('the desktop main process (built bundle, electron replaced)', () => {
 
     const before = postedCalls().length;
     for (const method of METHOD_NAMES) {
-      const res = await invoke(method, { __notAField: true });
-      expect(res.ok, `${method} accepted an unknown field`).toBe(false);
-      if (!res.ok) {
-        expect(res.error.code, method).toBe('invalid_input');
-        expect(res.error.issues?.length, method).toBeGreaterThan(0);
+      for (const input of [{ __notAField: true }, null]) {
+        const res = await invoke(method, input);
+        expect(res.ok, `${method} accepted ${JSON.stringify(input)}`).toBe(false);
+        if (!res.ok) {
+          expect(res.error.code, method).toBe('invalid_input');
+          expect(res.error.issues?.length, method).toBeGreaterThan(0);
+        }
       }
     }
     // Refused in main: nothing reached the core host.
