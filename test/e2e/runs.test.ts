@@ -54,6 +54,8 @@ describe('Runs page (demo gateway)', () => {
     await page.click('[data-testid="attempt-tab-transform-1"]');
     const transformLines = await page.locator('[data-testid="log-line"]').count();
     expect(transformLines).toBeGreaterThan(0);
+    const counted = transformLines === 1 ? '1 entry' : `${transformLines} entries`;
+    expect(await page.locator('[data-testid="log-section-toggle-transform"]').textContent()).toContain(counted);
     expect(await page.locator('[data-testid="log-section-extract"]').count()).toBe(0);
     await page.click('[data-testid="attempt-tab-all"]');
 

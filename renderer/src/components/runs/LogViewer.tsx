@@ -133,7 +133,7 @@ export function LogViewer({ entries, testId = 'log-viewer' }: { entries: LogEntr
           data-testid="log-search"
         />
         <span className="muted" data-testid="log-count">
-          {matches} of {entries.length} entries
+          {matches} of {entriesText(entries.length)}
         </span>
         <span className="spacer" />
         <CopyLink text={entries.map(entryText).join('\n')} label="Copy all" testId="copy-all" />
@@ -155,7 +155,9 @@ export function LogViewer({ entries, testId = 'log-viewer' }: { entries: LogEntr
                 <span className="caret">{isCollapsed ? '▸' : '▾'}</span>
                 <strong>{s.task}</strong>
                 <span className="muted">
-                  {s.shown.length === s.all.length ? `${s.all.length} entries` : `${s.shown.length} of ${s.all.length} entries`}
+                  {s.shown.length === s.all.length
+                    ? entriesText(s.all.length)
+                    : `${s.shown.length} of ${entriesText(s.all.length)}`}
                 </span>
                 {s.worst === 'error' || s.worst === 'warn' ? (
                   <span className={`log-level level-${s.worst}`}>{s.worst}</span>
@@ -173,7 +175,7 @@ export function LogViewer({ entries, testId = 'log-viewer' }: { entries: LogEntr
                 ))}
                 {visible.length < s.shown.length && (
                   <button type="button" onClick={() => setShowAll({ ...showAll, [s.task]: true })}>
-                    Show all {s.shown.length} entries
+                    Show all {entriesText(s.shown.length)}
                   </button>
                 )}
               </div>
@@ -192,3 +194,5 @@ function localClock(iso: string): string {
   const hms = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
   return `${hms}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
+
+const entriesText = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
