@@ -187,7 +187,10 @@ export const settingsSchema = z.object({
   WEBHOOK_HOST: hostSchema.default('127.0.0.1'),
   WEBHOOK_PORT: port('WEBHOOK_PORT').default(8787),
   WEBHOOK_SECRET: z.string().default(''),
-  WEBHOOK_ALLOWLIST: checkedList(isIpOrCidr, 'an IP address or CIDR range (e.g. 52.89.214.238 or 10.0.0.0/8)').default([]),
+  WEBHOOK_ALLOWLIST: checkedList(
+    (e) => e.toLowerCase() === 'tradingview' || isIpOrCidr(e),
+    'an IP address or CIDR range (e.g. 52.89.214.238 or 10.0.0.0/8), or tradingview (its published addresses)',
+  ).default([]),
   WEBHOOK_ALLOW_PRIVATE_URLS: boolish.default(false),
   WEBHOOK_BODY_LIMIT: numberish(
     z
@@ -295,7 +298,8 @@ export const settingDocs: Record<SettingKey, SettingDoc> = {
   WEBHOOK_SECRET: { group: 'webhooks', description: 'Shared secret for webhook routes', secret: true },
   WEBHOOK_ALLOWLIST: {
     group: 'webhooks',
-    description: 'TradingView routes: allowed source IPs/CIDRs, comma-separated (empty: any)',
+    description:
+      "TradingView routes: allowed source IPs/CIDRs, comma-separated; 'tradingview' stands for TradingView's published addresses (empty: any)",
   },
   WEBHOOK_ALLOW_PRIVATE_URLS: {
     group: 'webhooks',

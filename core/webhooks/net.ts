@@ -42,6 +42,12 @@ export function clientAddress(peer: string | undefined, headers: Record<string, 
   return last && isIP(stripMapped(last)) ? stripMapped(last) : p;
 }
 
+/**
+ * The addresses TradingView sends webhooks from, as its help page publishes them ("About webhooks"); the
+ * allowlist entry `tradingview` stands for these, so a trader does not paste them by hand.
+ */
+export const TRADINGVIEW_WEBHOOK_ADDRESSES = ['52.89.214.238', '34.212.75.30', '54.218.53.128', '52.32.178.7'] as const;
+
 export class Allowlist {
   private readonly list = new BlockList();
   readonly size: number;
@@ -49,7 +55,8 @@ export class Allowlist {
 
   constructor(entries: readonly string[]) {
     let n = 0;
-    for (const raw of entries) {
+    const expanded = entries.flatMap((e) => (e.trim().toLowerCase() === 'tradingview' ? TRADINGVIEW_WEBHOOK_ADDRESSES : [e]));
+    for (const raw of expanded) {
       const [addr, prefix] = raw.trim().split('/');
       const family = isIP(addr);
       if (!family) {

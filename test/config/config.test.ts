@@ -92,6 +92,7 @@ describe('configuration', () => {
     ['WEBHOOK_ALLOWLIST', '52.89.214.238,34.212.75.300', /WEBHOOK_ALLOWLIST=.*"34\.212\.75\.300" is not an IP address or CIDR/],
     ['WEBHOOK_ALLOWLIST', '10.0.0.0/33', /"10\.0\.0\.0\/33" is not an IP address or CIDR/],
     ['WEBHOOK_ALLOWLIST', 'tradingview.com', /"tradingview\.com" is not an IP address/],
+    ['WEBHOOK_ALLOWLIST', 'tradingveiw', /"tradingveiw" is not an IP address or CIDR range .*, or tradingview/],
     ['UW_CHANNELS', 'flow-alerts,option trades', /UW_CHANNELS=.*"option trades" is not an Unusual Whales channel/],
   ])('refuses %s=%s with a message naming the key, the value and what is expected', (key, value, pattern) => {
     const err = loadError({ [key]: value });

@@ -136,4 +136,20 @@ describe('webhook authentication', () => {
     // No forwarding header: the peer itself (127.0.0.1) is not on the list.
     expect((await post(t.ws, `/tradingview/${SECRET}`, `${body} 4`, opts())).status).toBe(403);
   });
+
+  it("WEBHOOK_ALLOWLIST=tradingview stands for TradingView's four published addresses, alongside other entries", async () => {
+    const opened = await openTestWorkstation({ ...BASE_ENV, WEBHOOK_ALLOWLIST: 'TradingView, 10.1.0.0/16' });
+    t = opened;
+    expect(opened.ws.settings.get().WEBHOOK_ALLOWLIST).toEqual(['TradingView', '10.1.0.0/16']);
+    const body = fixture('tradingview-plain.txt');
+    const from = (xff: string, n: number) =>
+      post(opened.ws, `/tradingview/${SECRET}`, `${body} ${n}`, {
+        contentType: 'text/plain',
+        headers: { 'x-forwarded-for': xff },
+      });
+    const senders = ['52.89.214.238', '34.212.75.30', '54.218.53.128', '52.32.178.7', '10.1.2.3', '52.89.214.239'];
+    const statuses = [];
+    for (const [i, ip] of senders.entries()) statuses.push((await from(ip, i)).status);
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 403]);
+  });
 });
