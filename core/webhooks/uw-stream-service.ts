@@ -25,6 +25,7 @@ export class UwStreamService {
   private readonly settings: SettingsStore;
   private readonly logger: Logger;
   private offSettings: (() => void) | null = null;
+  private lastState: UwStreamStatus['state'] | null = null;
   /** Restarts are chained so two quick setting changes never run two sockets. */
   private restarting: Promise<void> = Promise.resolve();
 
@@ -37,6 +38,16 @@ export class UwStreamService {
       clock: deps.clock,
       onStatus: (status) => {
         deps.events.emit('webhooks.stream', status);
+        // The connector no longer dials: without a notice the trader would only find out from missing data.
+        if (status.state === 'refused' && this.lastState !== 'refused') {
+          deps.events.emit('system.notice', {
+            level: 'error',
+            title: 'Unusual Whales stream stopped',
+            message: status.lastError ?? 'Unusual Whales refused the token',
+            link: '#/webhooks',
+          });
+        }
+        this.lastState = status.state;
         deps.onStatus?.(status);
       },
     });

@@ -168,18 +168,32 @@ describe('Unusual Whales stream → inbox → tables', () => {
   });
 
   it('a refused token is reported as refused and not redialled; webhooks.streamReconnect and a new token dial again', async () => {
+    const notices: { level: string; title: string; message: string; link?: string }[] = [];
+    t.ws.events.subscribe((name, payload) => {
+      if (name === 'system.notice') notices.push(payload as (typeof notices)[number]);
+    });
     t.ws.settings.update({ UW_API_TOKEN: 'expired-token', UW_CHANNELS: 'flow-alerts', UW_STREAM_URL: server.url });
     await server.until(() => server.refused === 1, 'the refusal');
     const status = () => call<{ state: string; lastError: string | null }>(t, 'webhooks.streamStatus', {});
     await eventually(async () => (await status()).state === 'refused', 'refused');
     expect((await status()).lastError).toMatch(/refused the token \(HTTP 401\)/);
-    // The listener status the page polls embeds the same state.
+    // The listener status the page polls embeds the same state, and the trader is told once (toast / desktop notification).
     expect((await call<{ stream: { state: string } }>(t, 'webhooks.status', {})).stream.state).toBe('refused');
+    const stopped = () => notices.filter((n) => n.title === 'Unusual Whales stream stopped');
+    expect(stopped()).toEqual([
+      {
+        level: 'error',
+        title: 'Unusual Whales stream stopped',
+        message: expect.stringContaining('UW_API_TOKEN'),
+        link: '#/webhooks',
+      },
+    ]);
 
     const again = await call<{ state: string }>(t, 'webhooks.streamReconnect', {});
     expect(['connecting', 'refused']).toContain(again.state);
     await server.until(() => server.refused === 2, 'a second attempt');
     await eventually(async () => (await status()).state === 'refused', 'refused again');
+    expect(stopped()).toHaveLength(2);
 
     t.ws.settings.update({ UW_API_TOKEN: 'uw-token-123' });
     await server.until(() => server.connections[0]?.joins.length === 1, 'joined with the new token');
