@@ -12,12 +12,12 @@
  * as the list.
  */
 import { randomBytes } from 'node:crypto';
-import { close as closeCb, fdatasync as fdatasyncCb, mkdirSync, openSync, writev as writevCb } from 'node:fs';
+import { close as closeCb, fdatasync as fdatasyncCb, mkdirSync, openSync } from 'node:fs';
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { encodeParquet, type ParquetColumn } from '../storage/parquet';
+import { encodeParquet, microsFromMs, type ParquetColumn, writeParts } from '../storage/parquet';
 import { sqlString, type Warehouse } from '../storage/warehouse';
 import { readFloat64Columns } from './columns';
 
@@ -34,7 +34,6 @@ export interface IndicatorFileRow {
   lastMs: number;
 }
 
-const writev = promisify(writevCb);
 const fdatasync = promisify(fdatasyncCb);
 const close = promisify(closeCb);
 
@@ -126,7 +125,7 @@ export function writeIndicatorFile(
   const n = ts.length;
   const parts = encodeParquet([
     { name: 'series_id', type: 'int32', values: new Int32Array(n).fill(seriesId) },
-    { name: 'ts', type: 'timestamp_us', values: microsOf(ts) },
+    { name: 'ts', type: 'timestamp_us', values: microsFromMs(ts) },
     ...STORED_INDICATOR_COLUMNS.map((name): ParquetColumn => ({ name, type: 'double', values: columns[name] })),
   ]);
   const file = `${seriesId}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}.parquet`;
@@ -140,7 +139,7 @@ export function writeIndicatorFile(
   }
   return (async () => {
     try {
-      await writeAll(fd, parts);
+      await writeParts(fd, parts);
       await fdatasync(fd);
     } finally {
       await close(fd);
@@ -259,36 +258,4 @@ export async function readIndicatorRowsOutside(
   if (cols.rowCount === 0) return null;
   const { ts, ...columns } = cols;
   return { ts, columns: columns as unknown as StoredIndicatorColumns };
-}
-
-/** Epoch ms (whole or fractional) → int64 µs, without a BigInt per value (exact below 2^53 µs). */
-function microsOf(ms: Float64Array): BigInt64Array {
-  const out = new BigInt64Array(ms.length);
-  const lo = new Uint32Array(out.buffer);
-  const hi = new Int32Array(out.buffer);
-  for (let i = 0; i < ms.length; i++) {
-    const us = Math.round(ms[i] * 1000);
-    const high = Math.floor(us / 4294967296);
-    lo[2 * i] = us - high * 4294967296;
-    hi[2 * i + 1] = high;
-  }
-  return out;
-}
-
-async function writeAll(fd: number, parts: Uint8Array[]): Promise<void> {
-  let pending = parts;
-  while (pending.length > 0) {
-    const { bytesWritten } = await writev(fd, pending);
-    if (!(bytesWritten > 0)) throw new Error(`writing an indicator file: writev wrote ${bytesWritten} bytes`);
-    let skip = bytesWritten;
-    const rest: Uint8Array[] = [];
-    for (const p of pending) {
-      if (skip >= p.byteLength) skip -= p.byteLength;
-      else {
-        rest.push(skip > 0 ? p.subarray(skip) : p);
-        skip = 0;
-      }
-    }
-    pending = rest;
-  }
 }

@@ -24,12 +24,12 @@ export const warehouseMigrations: WarehouseMigration[] = [
 ];
 
 export {
+  encodeTransformed,
   IndicatorWriteBack,
   readSeries,
   type SeriesSelector,
   STORED_INDICATORS,
   type SymbolSeries,
-  transformedTableSql,
   writeBackIndicators,
 } from './bars-io';
 export { type CompareRow, compareRuns, type RunComparison } from './compare';

@@ -4,7 +4,7 @@
  * runs is refused (409) naming the run in progress. Debug runs read the cache only (offline replay).
  */
 import { createHash } from 'node:crypto';
-import { statfs } from 'node:fs/promises';
+import { open, statfs } from 'node:fs/promises';
 import { isRealDate } from '../api/runs';
 import { isTradingDay } from '../calendar';
 import { type Settings, settingDocs } from '../config';
@@ -21,8 +21,9 @@ import {
 import { AppError, backoffDelay, type Clock, errorMessage, type Logger } from '../platform';
 import { type ArtifactStore, RunLog, type RunStatus, type RunTracker, type RunTrigger } from '../runs';
 import type { Journal, Warehouse } from '../storage';
+import { writeParts } from '../storage/parquet';
 import { APP_VERSION } from '../version';
-import { IndicatorWriteBack, type SeriesSelector, transformedTableSql } from './bars-io';
+import { encodeTransformed, IndicatorWriteBack, type SeriesSelector } from './bars-io';
 import { compareRuns } from './compare';
 import { computeIndicatorsAfter, INDICATOR_NAMES, type IndicatorColumns } from './indicators';
 import { barSizeMs, type SymbolReport, summarise, type ValidationReport, validateSymbol } from './validate';
@@ -642,17 +643,21 @@ export class Pipeline {
     }
     ctx.updatedRows = await writer.commit();
     const series = ctx.data;
-    const symbols = series.map((s) => s.symbol);
-    const range = { from: Date.parse(ctx.params.from), to: Date.parse(ctx.params.to) };
+    const parts = encodeTransformed(
+      series.map((d) => ({ symbol: d.symbol, bars: d.bars, indicators: d.indicators as IndicatorColumns })),
+    );
     await artifacts.write(
       ctx.runId,
       'transformed.parquet',
       'parquet',
       {
         writeTo: async (path) => {
-          await warehouse.run(
-            `COPY (${transformedTableSql(symbols, selector, range)}) TO '${path.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION zstd)`,
-          );
+          const handle = await open(path, 'w');
+          try {
+            await writeParts(handle.fd, parts);
+          } finally {
+            await handle.close();
+          }
         },
       },
       (message, fields) => log.warn(message, fields),

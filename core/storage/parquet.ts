@@ -1,6 +1,10 @@
+import { writev as writevCb } from 'node:fs';
+import { promisify } from 'node:util';
+
 /**
- * A minimal Parquet encoder for flat, fixed-width columns that JS already holds as typed arrays: INT32, TIMESTAMP
- * (int64 µs) and DOUBLE, every column REQUIRED, PLAIN-encoded, uncompressed, one data page per column per row
+ * A minimal Parquet encoder for flat columns that JS already holds as typed arrays: INT32, TIMESTAMP (int64 µs),
+ * DOUBLE (REQUIRED, NaN kept; or `nullable`, NaN written as NULL) and UTF-8 strings given as runs of one value
+ * (a symbol repeated over its series); PLAIN-encoded, uncompressed, one data page per column per row
  * group. The page data is the typed arrays' own memory, so encoding costs the small Thrift headers only and a
  * million rows are written in one `writev` (the pipeline's indicator write-back: DuckDB's appender + commit of the
  * same rows costs ~10× more). Readers: DuckDB's `read_parquet`, or any Parquet reader. NaN stays NaN (no NULLs).
@@ -10,7 +14,10 @@
 export type ParquetColumn =
   | { name: string; type: 'int32'; values: Int32Array }
   | { name: string; type: 'timestamp_us'; values: BigInt64Array }
-  | { name: string; type: 'double'; values: Float64Array };
+  | { name: string; type: 'double'; values: Float64Array; nullable?: boolean }
+  | { name: string; type: 'utf8_runs'; runs: readonly { value: string; count: number }[] };
+
+const rowsOf = (c: ParquetColumn): number => (c.type === 'utf8_runs' ? c.runs.reduce((n, r) => n + r.count, 0) : c.values.length);
 
 /** Rows per row group: a reader can split a large file across threads and skip groups by their ts statistics. */
 const ROW_GROUP_ROWS = 1 << 20;
@@ -20,9 +27,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** The file's bytes as a list of buffers (most of them views of the columns' memory), ready for `writev`. */
 export function encodeParquet(columns: readonly ParquetColumn[], createdBy = 'marketdesk'): Uint8Array[] {
   if (!LITTLE_ENDIAN) throw new Error('encodeParquet writes the typed arrays as they are: it needs a little-endian machine');
-  const rows = columns[0]?.values.length ?? 0;
+  const rows = columns.length > 0 ? rowsOf(columns[0]) : 0;
   for (const c of columns) {
-    if (c.values.length !== rows) throw new Error(`column ${c.name} has ${c.values.length} values, expected ${rows}`);
+    if (rowsOf(c) !== rows) throw new Error(`column ${c.name} has ${rowsOf(c)} values, expected ${rows}`);
   }
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;
@@ -61,13 +68,110 @@ interface RowGroupMeta {
 }
 
 function bytesOf(c: ParquetColumn, start: number, end: number): Uint8Array {
+  if (c.type === 'utf8_runs') return utf8Bytes(c.runs, start, end);
+  if (c.type === 'double' && c.nullable) return nullableDoubleBytes(c.values.subarray(start, end));
   const v = c.values.subarray(start, end);
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** PLAIN BYTE_ARRAY values (u32 length + bytes each) of rows [start, end): each run's entry written once, then doubled. */
+function utf8Bytes(runs: readonly { value: string; count: number }[], start: number, end: number): Uint8Array {
+  const segments: { entry: Buffer; count: number }[] = [];
+  let at = 0;
+  for (const r of runs) {
+    const from = Math.max(start, at);
+    const to = Math.min(end, at + r.count);
+    at += r.count;
+    if (to <= from) continue;
+    const bytes = Buffer.from(r.value, 'utf8');
+    const entry = Buffer.alloc(4 + bytes.length);
+    entry.writeUInt32LE(bytes.length, 0);
+    bytes.copy(entry, 4);
+    segments.push({ entry, count: to - from });
+  }
+  const out = Buffer.allocUnsafe(segments.reduce((n, g) => n + g.entry.length * g.count, 0));
+  let offset = 0;
+  for (const { entry, count } of segments) {
+    const size = entry.length * count;
+    entry.copy(out, offset);
+    for (let filled = entry.length; filled < size; filled *= 2) {
+      out.copyWithin(offset + filled, offset, offset + Math.min(filled, size - filled));
+    }
+    offset += size;
+  }
+  return out;
+}
+
+/**
+ * An OPTIONAL DOUBLE page's data: the definition levels (NaN → 0 = NULL, else 1) as RLE runs after their u32
+ * length, then the non-null values.
+ */
+function nullableDoubleBytes(v: Float64Array): Uint8Array {
+  const levels: number[] = [];
+  const values = new Float64Array(v.length);
+  let kept = 0;
+  let start = 0;
+  for (let i = 0; i <= v.length; i++) {
+    if (i < v.length && !Number.isNaN(v[i])) values[kept++] = v[i];
+    if (i > start && (i === v.length || Number.isNaN(v[i]) !== Number.isNaN(v[start]))) {
+      // RLE run: varint (length << 1), then the level in one byte (bit width 1).
+      for (let n = (i - start) * 2; ; n = Math.floor(n / 0x80)) {
+        if (n < 0x80) {
+          levels.push(n);
+          break;
+        }
+        levels.push((n % 0x80) | 0x80);
+      }
+      levels.push(Number.isNaN(v[start]) ? 0 : 1);
+      start = i;
+    }
+  }
+  const out = new Uint8Array(4 + levels.length + kept * 8);
+  new DataView(out.buffer).setUint32(0, levels.length, true);
+  out.set(levels, 4);
+  out.set(new Uint8Array(values.buffer, 0, kept * 8), 4 + levels.length);
+  return out;
+}
+
+/** Epoch ms (whole or fractional) → int64 µs, without a BigInt per value (exact below 2^53 µs). */
+export function microsFromMs(ms: Float64Array): BigInt64Array {
+  const out = new BigInt64Array(ms.length);
+  const lo = new Uint32Array(out.buffer);
+  const hi = new Int32Array(out.buffer);
+  for (let i = 0; i < ms.length; i++) {
+    const us = Math.round(ms[i] * 1000);
+    const high = Math.floor(us / 4294967296);
+    lo[2 * i] = us - high * 4294967296;
+    hi[2 * i + 1] = high;
+  }
+  return out;
+}
+
+/** Writes every part to `fd`, resuming after a short writev. */
+export async function writeParts(fd: number, parts: Uint8Array[]): Promise<void> {
+  let pending = parts;
+  while (pending.length > 0) {
+    const { bytesWritten } = await writev(fd, pending);
+    if (!(bytesWritten > 0)) throw new Error(`writing a Parquet file: writev wrote ${bytesWritten} bytes`);
+    let skip = bytesWritten;
+    const rest: Uint8Array[] = [];
+    for (const p of pending) {
+      if (skip >= p.byteLength) skip -= p.byteLength;
+      else {
+        rest.push(skip > 0 ? p.subarray(skip) : p);
+        skip = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
+const writev = promisify(writevCb);
+
 // parquet.thrift enums
-const TYPE = { int32: 1, timestamp_us: 2, double: 5 } as const;
+const TYPE = { int32: 1, timestamp_us: 2, double: 5, utf8_runs: 6 } as const;
 const REQUIRED = 0;
+const OPTIONAL = 1;
 const PLAIN = 0;
 const RLE = 3;
 const UNCOMPRESSED = 0;
@@ -98,8 +202,12 @@ function fileMetaData(columns: readonly ParquetColumn[], groups: RowGroupMeta[],
       return;
     }
     t.i32(1, TYPE[c.type]);
-    t.i32(3, REQUIRED);
+    t.i32(3, c.type === 'double' && c.nullable ? OPTIONAL : REQUIRED);
     t.binary(4, c.name);
+    if (c.type === 'utf8_runs') {
+      t.i32(6, 0); // ConvertedType UTF8, for older readers
+      t.struct(10, () => t.struct(1, () => undefined)); // LogicalType STRING
+    }
     if (c.type === 'timestamp_us') {
       // LogicalType TIMESTAMP(isAdjustedToUTC = false, MICROS): a plain TIMESTAMP, not TIMESTAMPTZ, to DuckDB.
       t.struct(10, () => {
@@ -138,7 +246,7 @@ function columnMetaData(t: ThriftCompact, ch: ColumnChunkMeta): void {
   t.i64(7, ch.size);
   t.i64(9, ch.offset);
   // min/max for the integer columns (series id, ts) let readers skip row groups; doubles may hold NaN: none.
-  if (c.type !== 'double' && ch.values > 0) {
+  if ((c.type === 'int32' || c.type === 'timestamp_us') && ch.values > 0) {
     const [min, max] = c.type === 'int32' ? minMaxIndex32(c.values, ch.start, ch.end) : minMaxIndex64(c.values, ch.start, ch.end);
     const width = c.type === 'int32' ? 4 : 8;
     const valueBytes = (i: number) => Buffer.from(c.values.buffer, c.values.byteOffset + i * width, width);

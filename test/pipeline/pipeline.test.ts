@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callOrThrow } from '../../core/api';
+import { INDICATOR_NAMES } from '../../core/pipeline';
 import { eventually, openPipelineWorkstation, type PipelineWorkstation } from './support';
 
 const RANGE = { from: '2025-06-02', to: '2025-09-02' };
@@ -95,6 +96,28 @@ describe('a live pipeline run against the simulated gateway', () => {
     const all = await callOrThrow(t.ws.dispatcher, 'artifacts.preview', { id: parquet?.id as number, all: true });
     expect(all.rows).toHaveLength(rows);
     expect(all.truncated).toBe(false);
+    // It holds exactly what bars_with_indicators shows for the run's bars (written from the run's arrays, not read
+    // back through the view): the same rows, values, NULL warm-ups and column types, by symbol then ts.
+    const wh = t.ws.stores.warehouse;
+    const file = `read_parquet('${(parquet?.path ?? '').replace(/'/g, "''")}')`;
+    const view = `SELECT symbol, ts, open, high, low, close, volume, ${INDICATOR_NAMES.map((k) => `"${k}"`).join(', ')}
+      FROM bars_with_indicators WHERE symbol IN ('NVDA', 'TSLA') AND bar_size = '1 day'
+       AND ts >= TIMESTAMP '${RANGE.from}' AND ts < TIMESTAMP '${RANGE.to}'`;
+    const [diff] = await wh.rows<{ inFile: number; onlyFile: number; onlyView: number }>(
+      `SELECT (SELECT count(*) FROM ${file})::INTEGER AS "inFile",
+              (SELECT count(*) FROM (SELECT * FROM ${file} EXCEPT ALL ${view}))::INTEGER AS "onlyFile",
+              (SELECT count(*) FROM (${view} EXCEPT ALL SELECT * FROM ${file}))::INTEGER AS "onlyView"`,
+    );
+    expect(diff).toEqual({ inFile: rows, onlyFile: 0, onlyView: 0 });
+    const types = async (sql: string) =>
+      (await wh.rows<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`)).map(
+        (c) => `${c.column_name} ${c.column_type}`,
+      );
+    expect(await types(`SELECT * FROM ${file}`)).toEqual(await types(view));
+    const order = await wh.rows<{ symbol: string; ms: number }>(`SELECT symbol, epoch_ms(ts) AS ms FROM ${file}`);
+    const before = (a: (typeof order)[number], b: (typeof order)[number]) =>
+      a.symbol < b.symbol || (a.symbol === b.symbol && a.ms < b.ms);
+    expect(order.every((r, i) => i === 0 || before(order[i - 1], r))).toBe(true);
     // "Save a copy": into a new folder; a folder that cannot exist is refused at once, naming it (Node's
     // recursive mkdir spun forever on such paths).
     const copyDir = join(t.dataDir, 'copies', 'nested');

@@ -22,7 +22,7 @@ async function query(file: string, sql: string) {
   }
 }
 
-describe('encodeParquet: REQUIRED, PLAIN, uncompressed columns from typed arrays', () => {
+describe('encodeParquet: PLAIN, uncompressed columns from typed arrays', () => {
   it('writes a file DuckDB reads back value for value, split into row groups with ts statistics', async () => {
     dir = tempDir('marketdesk-parquet-');
     const n = (1 << 20) + 1000; // two row groups
@@ -83,6 +83,56 @@ describe('encodeParquet: REQUIRED, PLAIN, uncompressed columns from typed arrays
       "SELECT count(*)::INTEGER AS late FROM read_parquet($file) WHERE ts > TIMESTAMP '2040-01-01'",
     );
     expect(late).toBe(0);
+  });
+
+  it('writes nullable doubles (NaN → NULL) and string runs across row groups, read back exactly', async () => {
+    dir = tempDir('marketdesk-parquet-');
+    const runs = [
+      { value: 'AAPL', count: 5 },
+      { value: 'BRK.B', count: (1 << 20) - 2 }, // crosses into the second row group
+      { value: 'ünï', count: 0 },
+      { value: 'Z', count: 7 },
+    ];
+    const n = runs.reduce((k, r) => k + r.count, 0);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) y[i] = i < 3 || (i > 1_000_000 && i % 1000 < 2) || i === n - 1 ? Number.NaN : i * 0.25;
+    const file = join(dir, 'nullable.parquet');
+    writeFileSync(
+      file,
+      Buffer.concat(
+        encodeParquet([
+          { name: 'symbol', type: 'utf8_runs', runs },
+          { name: 'y', type: 'double', nullable: true, values: y },
+        ]),
+      ),
+    );
+    const symbols = await query(
+      file,
+      'SELECT symbol, count(*)::INTEGER AS n, typeof(any_value(symbol)) AS t FROM read_parquet($file) GROUP BY 1 ORDER BY 1',
+    );
+    expect(symbols).toEqual([
+      { symbol: 'AAPL', n: 5, t: 'VARCHAR' },
+      { symbol: 'BRK.B', n: (1 << 20) - 2, t: 'VARCHAR' },
+      { symbol: 'Z', n: 7, t: 'VARCHAR' },
+    ]);
+    const nulls = Array.from(y).filter(Number.isNaN).length;
+    const [summary] = await query(
+      file,
+      'SELECT count(*) FILTER (WHERE y IS NULL)::INTEGER AS nulls, count(*) FILTER (WHERE isnan(y))::INTEGER AS nans, sum(y) AS total FROM read_parquet($file)',
+    );
+    expect(summary).toMatchObject({ nulls, nans: 0 });
+    expect(summary.total as number).toBeCloseTo(
+      Array.from(y).reduce((a, v) => (Number.isNaN(v) ? a : a + v), 0),
+      0,
+    );
+    const picks = [0, 3, 4, 5, 1_000_001, 1_000_002, n - 8, n - 2, n - 1];
+    const got = await query(
+      file,
+      `SELECT i::INTEGER AS i, symbol, y FROM (SELECT row_number() OVER () - 1 AS i, symbol, y FROM read_parquet($file))
+        WHERE i IN (${picks.join(', ')}) ORDER BY i`,
+    );
+    const symbolAt = (i: number) => (i < 5 ? 'AAPL' : i < 5 + (1 << 20) - 2 ? 'BRK.B' : 'Z');
+    expect(got).toEqual(picks.map((i) => ({ i, symbol: symbolAt(i), y: Number.isNaN(y[i]) ? null : y[i] })));
   });
 
   it('writes a readable file with no rows', async () => {
