@@ -1,15 +1,16 @@
-import { writev as writevCb } from 'node:fs';
-import { promisify } from 'node:util';
-
 /**
  * A minimal Parquet encoder for flat columns that JS already holds as typed arrays: INT32, TIMESTAMP (int64 µs),
  * DOUBLE (REQUIRED, NaN kept; or `nullable`, NaN written as NULL) and UTF-8 strings given as runs of one value
  * (a symbol repeated over its series); PLAIN-encoded, uncompressed, one data page per column per row
  * group. The page data is the typed arrays' own memory, so encoding costs the small Thrift headers only and a
  * million rows are written in one `writev` (the pipeline's indicator write-back: DuckDB's appender + commit of the
- * same rows costs ~10× more). Readers: DuckDB's `read_parquet`, or any Parquet reader. NaN stays NaN (no NULLs).
+ * same rows costs ~10× more). Readers: DuckDB's `read_parquet`, or any Parquet reader. In REQUIRED DOUBLE columns NaN
+ * stays NaN.
  * Format: https://github.com/apache/parquet-format (parquet.thrift); Thrift compact protocol.
  */
+
+import { writev as writevCb } from 'node:fs';
+import { promisify } from 'node:util';
 
 export type ParquetColumn =
   | { name: string; type: 'int32'; values: Int32Array }
@@ -115,13 +116,7 @@ function nullableDoubleBytes(v: Float64Array): Uint8Array {
     if (i < v.length && !Number.isNaN(v[i])) values[kept++] = v[i];
     if (i > start && (i === v.length || Number.isNaN(v[i]) !== Number.isNaN(v[start]))) {
       // RLE run: varint (length << 1), then the level in one byte (bit width 1).
-      for (let n = (i - start) * 2; ; n = Math.floor(n / 0x80)) {
-        if (n < 0x80) {
-          levels.push(n);
-          break;
-        }
-        levels.push((n % 0x80) | 0x80);
-      }
+      pushVarint(levels, (i - start) * 2);
       levels.push(Number.isNaN(v[start]) ? 0 : 1);
       start = i;
     }
@@ -370,14 +365,18 @@ class ThriftCompact {
     for (const x of b) this.out.push(x);
   }
 
-  /** Unsigned varint of a non-negative integer below 2^53 (file offsets and counts). */
   private varint(n: number): void {
-    while (n >= 0x80) {
-      this.out.push((n % 0x80) | 0x80);
-      n = Math.floor(n / 0x80);
-    }
-    this.out.push(n);
+    pushVarint(this.out, n);
   }
+}
+
+/** Unsigned varint (LEB128) of a non-negative integer below 2^53: Thrift fields and RLE run headers. */
+function pushVarint(out: number[], n: number): void {
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
 }
 
 function zigzag(n: number): number {
